@@ -1,0 +1,222 @@
+"""The one feature definition: an audio chunk -> a 513-bin log10 power spectrum.
+
+Used by the runtime inside LightShowPi and by ``train/`` (which imports it),
+so a model sees the same numbers in training and in a show.
+
+Definition (units in brackets):
+
+* Samples are int16 [LSB] as LightShowPi reads them; the channels of a frame
+  are averaged (mono mix) and scaled to full scale 1.0 [FS].
+* The analysis frame is ``FRAME = 1024`` samples with a periodic Hann window
+  ``w``. The power of bin k is ``|X[k]|**2 / sum(w**2)`` [FS**2], so a
+  stationary signal reads the same whatever the chunk length.
+* Chunk of L >= 1024 samples: frames start at 0, 512, 1024, ... (hop
+  ``HOP = 512``, 50 % overlap) and one more frame ends exactly at L when the
+  hop grid leaves a tail; the frame powers are averaged (Welch).
+* Chunk of 0 < L < 1024 samples: one frame, a Hann window of length L, zero
+  padded to 1024 and normalised by its own ``sum(w**2)``.
+* ``feature = log10(power + EPS)`` with ``EPS = 1e-12`` (-120 dB FS).
+* A model records the sample rate it was trained at; the spectrum of audio at
+  another rate is mapped onto the model's bin frequencies ``k * rate / 1024``
+  [Hz] by linear interpolation of the log power; bins above the audio's
+  Nyquist frequency read ``log10(EPS)``.
+
+Everything here is a pure function over numpy arrays: shapes are given as
+``(..., n)`` where leading axes are batch axes.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, Optional, Sequence, Tuple
+
+import numpy as np
+
+FRAME = 1024
+HOP = 512
+N_BINS = FRAME // 2 + 1
+EPS = 1e-12
+FLOOR = float(np.log10(EPS))
+#: Bump when any number this module produces changes: caches and models key on it.
+FEATURE_VERSION = 1
+
+#: A power-spectrum engine: float64 windowed frames ``(n_frames, FRAME)`` ->
+#: ``|rfft|**2`` of each, shape ``(n_frames, N_BINS)`` [FS**2, not normalised].
+PowerEngine = Callable[[np.ndarray], np.ndarray]
+
+
+def numpy_power(frames: np.ndarray) -> np.ndarray:
+    """``|rfft(frames)|**2`` along the last axis (numpy, float64)."""
+    spec = np.fft.rfft(frames, axis=-1)
+    return spec.real * spec.real + spec.imag * spec.imag
+
+
+def pcm_to_mono(data: bytes | bytearray | memoryview | np.ndarray, channels: int) -> np.ndarray:
+    """Interleaved int16 PCM -> mono float64 samples [FS], shape ``(frames,)``.
+
+    ``data`` may be raw bytes (as LightShowPi reads them) or an int16 array of
+    shape ``(frames * channels,)`` or ``(frames, channels)``. A trailing
+    partial sample or partial frame (odd byte counts from a stream) is dropped,
+    never an error.
+    """
+    if channels < 1:
+        raise ValueError("channels must be >= 1, got %r" % (channels,))
+    if isinstance(data, np.ndarray):
+        pcm = np.asarray(data, dtype=np.int16).reshape(-1)
+    else:
+        buf = memoryview(data).cast("B")
+        usable = len(buf) - len(buf) % (2 * channels)
+        pcm = np.frombuffer(buf[:usable], dtype=np.int16)
+    frames = len(pcm) // channels
+    pcm = pcm[: frames * channels]
+    if channels == 1:
+        return pcm * (1.0 / 32768.0)
+    return pcm.reshape(frames, channels).mean(axis=1) * (1.0 / 32768.0)
+
+
+@lru_cache(maxsize=64)
+def _window(length: int) -> Tuple[np.ndarray, float]:
+    # periodic Hann: the 50 %-overlap frames then sum to a constant
+    n = np.arange(length)
+    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / length)
+    w.setflags(write=False)
+    return w, float(np.sum(w * w))
+
+
+@lru_cache(maxsize=64)
+def frame_starts(length: int) -> Tuple[int, ...]:
+    """Start offsets [samples] of the analysis frames of a chunk of ``length`` samples."""
+    if length <= FRAME:
+        return (0,)
+    starts = list(range(0, length - FRAME + 1, HOP))
+    if starts[-1] != length - FRAME:
+        starts.append(length - FRAME)
+    return tuple(starts)
+
+
+def analysis_frames(samples: np.ndarray) -> Tuple[np.ndarray, float]:
+    """Windowed analysis frames of one chunk.
+
+    :param samples: mono samples [FS], shape ``(L,)`` with L >= 1.
+    :returns: ``(frames, norm)``: float64 ``(n_frames, FRAME)`` windowed and
+        zero padded to FRAME, and ``sum(w**2)`` of the window used.
+    """
+    length = samples.shape[-1]
+    if length >= FRAME:
+        w, norm = _window(FRAME)
+        starts = frame_starts(length)
+        if len(starts) == 1:
+            return (samples[:FRAME] * w)[None, :], norm
+        view = np.lib.stride_tricks.sliding_window_view(samples, FRAME)
+        return view[list(starts)] * w, norm
+    w, norm = _window(length)
+    frames = np.zeros((1, FRAME))
+    frames[0, :length] = samples * w
+    return frames, norm
+
+
+def log_power(samples: np.ndarray, engine: Optional[PowerEngine] = None) -> np.ndarray:
+    """The feature frame of one mono chunk.
+
+    :param samples: mono samples [FS], shape ``(L,)``, any L >= 1.
+    :param engine: power-spectrum engine (default numpy; the Pi's GPU path
+        passes :class:`lightshowpi_autoencoder.gpu_fft.GpuPower`).
+    :returns: float32 ``(513,)`` log10 power [log10 FS**2] on this audio's own
+        bin grid (``k * rate / 1024`` Hz).
+    """
+    if samples.shape[-1] == 0:
+        return np.full(N_BINS, FLOOR, dtype=np.float32)
+    frames, norm = analysis_frames(samples)
+    power = (engine or numpy_power)(frames)
+    mean_power = power.mean(axis=0) if power.shape[0] > 1 else power[0]
+    return np.log10(mean_power * (1.0 / norm) + EPS).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def rate_map(audio_rate: float, model_rate: float) -> Optional[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Interpolation plan from the audio's bin grid to the model's.
+
+    :returns: ``None`` when the rates are equal, else ``(lo, frac, above)``:
+        model bin k reads ``(1-frac)*x[lo] + frac*x[lo+1]`` and bins in
+        ``above`` (beyond the audio's Nyquist) read ``FLOOR``.
+    """
+    if float(audio_rate) == float(model_rate):
+        return None
+    pos = np.arange(N_BINS) * (float(model_rate) / float(audio_rate))
+    above = np.nonzero(pos > N_BINS - 1)[0]
+    pos = np.minimum(pos, N_BINS - 1)
+    lo = np.minimum(np.floor(pos).astype(np.intp), N_BINS - 2)
+    frac = pos - lo
+    return lo, frac, above
+
+
+def to_model_rate(logp: np.ndarray, audio_rate: float, model_rate: float) -> np.ndarray:
+    """Map log power on the audio's bin grid onto the model's bin grid.
+
+    :param logp: ``(..., 513)`` log10 power at ``audio_rate`` [Hz].
+    :returns: ``(..., 513)`` float32 log10 power at the model's bin frequencies.
+    """
+    plan = rate_map(float(audio_rate), float(model_rate))
+    if plan is None:
+        return logp
+    lo, frac, above = plan
+    out = logp[..., lo] * (1.0 - frac) + logp[..., lo + 1] * frac
+    out[..., above] = FLOOR
+    return out.astype(np.float32)
+
+
+def chunk_features(data: bytes | np.ndarray, channels: int, audio_rate: float,
+                   model_rate: Optional[float] = None,
+                   engine: Optional[PowerEngine] = None) -> Optional[np.ndarray]:
+    """Interleaved int16 chunk -> model input frame.
+
+    :param data: one chunk as LightShowPi reads it (bytes) or an int16 array.
+    :param channels: interleaved channels in ``data`` (1 or 2).
+    :param audio_rate: sample rate of ``data`` [Hz].
+    :param model_rate: sample rate the model was trained at [Hz] (default:
+        ``audio_rate``).
+    :returns: float32 ``(513,)``, or ``None`` for a digitally silent or empty
+        chunk (LightShowPi shows zeros for those).
+    """
+    mono = pcm_to_mono(data, channels)
+    if mono.shape[0] == 0 or not mono.any():
+        return None
+    logp = log_power(mono, engine)
+    return to_model_rate(logp, audio_rate, model_rate or audio_rate)
+
+
+def song_features(pcm: np.ndarray, audio_rate: float, chunk_size: int,
+                  model_rate: Optional[float] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Feature frames of a whole decoded song, chunk by chunk as LightShowPi reads it.
+
+    :param pcm: int16 ``(frames, channels)`` (or ``(frames,)`` for mono).
+    :param audio_rate: sample rate [Hz]; ``chunk_size`` [frames per chunk].
+    :returns: ``(features, silent)``: float32 ``(n_chunks, 513)`` and a bool
+        ``(n_chunks,)`` mask of silent chunks (their rows read ``FLOOR``).
+    """
+    pcm = np.asarray(pcm)
+    if pcm.ndim == 1:
+        pcm = pcm[:, None]
+    channels = pcm.shape[1]
+    n_chunks = -(-pcm.shape[0] // chunk_size)
+    feats = np.full((n_chunks, N_BINS), FLOOR, dtype=np.float32)
+    silent = np.zeros(n_chunks, dtype=bool)
+    for i in range(n_chunks):
+        row = chunk_features(pcm[i * chunk_size:(i + 1) * chunk_size], channels,
+                             audio_rate, model_rate)
+        if row is None:
+            silent[i] = True
+        else:
+            feats[i] = row
+    return feats, silent
+
+
+def bin_frequencies(rate: float) -> np.ndarray:
+    """Centre frequency [Hz] of each of the 513 bins at ``rate`` [Hz]."""
+    return np.arange(N_BINS) * (float(rate) / FRAME)
+
+
+__all__: Sequence[str] = (
+    "FRAME", "HOP", "N_BINS", "EPS", "FLOOR", "FEATURE_VERSION", "numpy_power",
+    "pcm_to_mono", "frame_starts", "analysis_frames", "log_power", "rate_map",
+    "to_model_rate", "chunk_features", "song_features", "bin_frequencies",
+)

@@ -1,0 +1,55 @@
+"""Export the encoder half as a ``.tflite`` model plus the runtime's metadata."""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from lightshowpi_autoencoder import modelfile
+from lightshowpi_autoencoder.features import N_BINS
+
+
+def dense_stack_to_tflite(layers: Sequence[Tuple[np.ndarray, np.ndarray]]) -> bytes:
+    """A chain of ``tanh(x @ W + b)`` layers -> TFLite flatbuffer bytes.
+
+    Input ``[1, 513]`` float32, output ``[1, channels]`` float32; each layer
+    becomes one FULLY_CONNECTED operator with a fused TANH.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    consts = [(tf.constant(np.asarray(W, np.float32)), tf.constant(np.asarray(b, np.float32)))
+              for W, b in layers]
+
+    @tf.function(input_signature=[tf.TensorSpec([1, N_BINS], tf.float32, name="spectrum")])
+    def encoder(x):
+        for W, b in consts:
+            x = tf.tanh(tf.matmul(x, W) + b)
+        return x
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions(
+        [encoder.get_concrete_function()], encoder)
+    converter.optimizations = []
+    return bytes(converter.convert())
+
+
+def run_dense_stack(layers: Sequence[Tuple[np.ndarray, np.ndarray]], X: np.ndarray) -> np.ndarray:
+    """The same chain in float64 numpy, ``(n, 513)`` -> ``(n, channels)``."""
+    x = np.asarray(X, np.float64)
+    for W, b in layers:
+        x = np.tanh(x @ W + b)
+    return x
+
+
+def export(path: str, layers: Sequence[Tuple[np.ndarray, np.ndarray]], train_frames: np.ndarray,
+           sample_rate: float, info: Dict[str, Any]) -> modelfile.ModelFile:
+    """Write ``path`` (.tflite + .json) with calibration from ``train_frames`` ``(n, 513)``."""
+    tflite = dense_stack_to_tflite(layers)
+    z = run_dense_stack(layers, train_frames)
+    std = np.maximum(z.std(axis=0), 1e-6)
+    meta = dict(info)
+    meta.update(sample_rate=float(sample_rate), channels=int(z.shape[1]),
+                calibration={"mean": [round(float(v), 8) for v in z.mean(axis=0)],
+                             "std": [round(float(v), 8) for v in std]})
+    return modelfile.save(path, tflite, meta)

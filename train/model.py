@@ -1,0 +1,158 @@
+"""The autoencoder as a fit/transform estimator (TensorFlow/Keras + scikit-learn).
+
+Preset ``seed`` is the 2018 post ("Deep Autoencoder Neural Networks for Maximal
+Christmas Decoration Enjoyment") as published: MinMax-scaled log spectra,
+dropout 0.2 on the input, Dense 128-64-32-16-N tanh encoder, mirrored tanh
+decoder, 513 sigmoid outputs, adam, binary cross-entropy, 10 epochs, batch
+256, shuffled.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+
+@dataclass
+class Preset:
+    hidden: Tuple[int, ...] = (128, 64, 32, 16)
+    input_dropout: float = 0.2
+    epochs: int = 10
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+
+
+PRESETS: Dict[str, Preset] = {
+    "seed": Preset(),
+}
+
+
+def _keras():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+    return keras
+
+
+class Autoencoder:
+    """MinMax scaler + dense autoencoder.
+
+    :param channels: bottleneck width = light channels driven.
+    :param preset: a key of :data:`PRESETS`.
+    """
+
+    def __init__(self, channels: int = 8, preset: str = "seed", seed: int = 0,
+                 epochs: Optional[int] = None) -> None:
+        if preset not in PRESETS:
+            raise ValueError("unknown preset %r (have %s)" % (preset, ", ".join(PRESETS)))
+        self.channels, self.preset, self.seed = int(channels), preset, int(seed)
+        self.config = PRESETS[preset]
+        self.epochs = int(epochs if epochs is not None else self.config.epochs)
+        self.scaler = None
+        self.model = None
+        self.history: Dict[str, List[float]] = {}
+
+    # -- building -----------------------------------------------------------
+    def _build(self, n_in: int):
+        keras = _keras()
+        L = keras.layers
+        inp = keras.Input(shape=(n_in,), name="spectrum")
+        x = L.Dropout(self.config.input_dropout, name="input_dropout")(inp)
+        for i, units in enumerate(self.config.hidden):
+            x = L.Dense(units, activation="tanh", name="enc%d" % i)(x)
+        code = L.Dense(self.channels, activation="tanh", name="bottleneck")(x)
+        x = code
+        for i, units in enumerate(reversed(self.config.hidden)):
+            x = L.Dense(units, activation="tanh", name="dec%d" % i)(x)
+        out = L.Dense(n_in, activation="sigmoid", name="reconstruction")(x)
+        model = keras.Model(inp, out, name="autoencoder")
+        model.compile(optimizer=keras.optimizers.Adam(self.config.learning_rate),
+                      loss="binary_crossentropy")
+        return model
+
+    # -- fit / transform ------------------------------------------------------
+    def scale(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(self.scaler.transform(X), 0.0, 1.0).astype(np.float32)
+
+    def fit(self, X: np.ndarray, X_val: Optional[np.ndarray] = None, verbose: int = 1) -> "Autoencoder":
+        """Train on frames ``(n, 513)`` [log10 power]; ``X_val`` is scored each epoch."""
+        from sklearn.preprocessing import MinMaxScaler
+        keras = _keras()
+        import tensorflow as tf
+        keras.utils.set_random_seed(self.seed)
+        tf.config.experimental.enable_op_determinism()
+        self.scaler = MinMaxScaler().fit(X)
+        Xs = self.scale(X)
+        val = None
+        if X_val is not None and len(X_val):
+            Xv = self.scale(X_val)
+            val = (Xv, Xv)
+        self.model = self._build(X.shape[1])
+        hist = self.model.fit(Xs, Xs, epochs=self.epochs, batch_size=self.config.batch_size,
+                              shuffle=True, validation_data=val, verbose=verbose)
+        self.history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
+        return self
+
+    def encoder_weights(self) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """``[(W, b), ...]`` of the encoder's dense layers, the scaler folded into the first.
+
+        The MinMax scaler is ``x * s + m``, so ``(x*s + m) @ W + b == x @ (s[:,None]*W) + (m @ W + b)``.
+        """
+        names = ["enc%d" % i for i in range(len(self.config.hidden))] + ["bottleneck"]
+        layers = [self.model.get_layer(n).get_weights() for n in names]
+        s = self.scaler.scale_.astype(np.float64)
+        m = self.scaler.min_.astype(np.float64)
+        W0, b0 = (np.asarray(a, dtype=np.float64) for a in layers[0])
+        folded = [(s[:, None] * W0, m @ W0 + b0)]
+        folded += [(np.asarray(W, np.float64), np.asarray(b, np.float64)) for W, b in layers[1:]]
+        return folded
+
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        """Bottleneck activations ``(n, channels)`` as Keras computes them (unclipped input)."""
+        keras = _keras()
+        enc = keras.Model(self.model.input, self.model.get_layer("bottleneck").output)
+        Xs = self.scaler.transform(X).astype(np.float32)
+        return np.asarray(enc.predict(Xs, batch_size=4096, verbose=0))
+
+    def reconstruct(self, X: np.ndarray) -> np.ndarray:
+        """Reconstruction in scaled units ``(n, 513)`` in [0, 1]."""
+        return np.asarray(self.model.predict(self.scale(X), batch_size=4096, verbose=0))
+
+    def loss(self, X: np.ndarray) -> float:
+        """Binary cross-entropy of the reconstruction of ``X`` (scaled, clipped to [0, 1])."""
+        Xs = self.scale(X)
+        R = np.clip(self.reconstruct(X), 1e-7, 1 - 1e-7)
+        return float(-np.mean(Xs * np.log(R) + (1 - Xs) * np.log(1 - R)))
+
+    # -- persistence ----------------------------------------------------------
+    def save(self, folder: str) -> None:
+        os.makedirs(folder, exist_ok=True)
+        self.model.save(os.path.join(folder, "autoencoder.keras"))
+        np.savez(os.path.join(folder, "scaler.npz"), min=self.scaler.min_, scale=self.scaler.scale_,
+                 data_min=self.scaler.data_min_, data_max=self.scaler.data_max_)
+        with open(os.path.join(folder, "estimator.json"), "w") as fh:
+            json.dump({"channels": self.channels, "preset": self.preset, "seed": self.seed,
+                       "epochs": self.epochs, "history": self.history,
+                       "config": asdict(self.config)}, fh, indent=1)
+
+    @classmethod
+    def load(cls, folder: str) -> "Autoencoder":
+        from sklearn.preprocessing import MinMaxScaler
+        keras = _keras()
+        with open(os.path.join(folder, "estimator.json")) as fh:
+            info = json.load(fh)
+        est = cls(info["channels"], info["preset"], info["seed"], info["epochs"])
+        est.history = info.get("history", {})
+        est.model = keras.models.load_model(os.path.join(folder, "autoencoder.keras"))
+        with np.load(os.path.join(folder, "scaler.npz")) as z:
+            sc = MinMaxScaler()
+            sc.min_, sc.scale_ = z["min"], z["scale"]
+            sc.data_min_, sc.data_max_ = z["data_min"], z["data_max"]
+            sc.data_range_ = sc.data_max_ - sc.data_min_
+            sc.n_features_in_ = len(sc.min_)
+            sc.n_samples_seen_ = 1
+        est.scaler = sc
+        return est
