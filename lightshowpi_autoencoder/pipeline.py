@@ -1,0 +1,76 @@
+"""chunk -> features -> encoder -> levels: one row of LightShowPi levels per chunk.
+
+This is the whole per-chunk path of the plugin, free of LightShowPi: the host
+adapter (:mod:`host`) wraps it in LightShowPi's FFT interface, and the
+preview/report tools run it offline on a decoded song.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from . import features
+from .encoder import Encoder
+from .errors import PluginError
+from .levels import Calibration, Mapping, encoder_width, pin_mapping
+from .modelfile import ModelFile
+
+
+class ChunkPipeline:
+    """Levels for one song's chunks.
+
+    :param model: a checked model.
+    :param num_bins: LightShowPi's ``gpio_len`` (values per row it expects).
+    :param custom_channel_mapping: LightShowPi's setting (0 or a list of 1-based channels).
+    :param audio_rate: sample rate of the chunks [Hz].
+    :param channels: interleaved audio channels per frame (2 for files, 1 for audio-in).
+    :param engine: power-spectrum engine (None: numpy; the GPU engine on a Pi).
+    :raises PluginError: the model's width does not fit the channels asked for.
+    """
+
+    def __init__(self, model: ModelFile, num_bins: int, custom_channel_mapping: Mapping,
+                 audio_rate: float, channels: int, engine=None, backend: Optional[str] = None) -> None:
+        width = encoder_width(num_bins, custom_channel_mapping)
+        if width != model.channels:
+            how = ("custom_channel_mapping asks for %d" % width
+                   if pin_mapping(num_bins, custom_channel_mapping) is not None
+                   else "gpio_len is %d" % num_bins)
+            raise PluginError("model has %d channels but LightShowPi needs %d (%s)"
+                              % (model.channels, width, how), model.path,
+                              "train a %d-channel model (python -m train fit --channels %d) "
+                              "or choose one with autoencoder_model" % (width, width))
+        self.model = model
+        self.num_bins = int(num_bins)
+        self.audio_rate = float(audio_rate)
+        self.channels = int(channels)
+        self.engine = engine
+        self.encoder = Encoder(model, backend)
+        self.calibration = Calibration(model.calibration["mean"], model.calibration["std"])
+        self.pins = pin_mapping(num_bins, custom_channel_mapping)
+
+    def __call__(self, data) -> np.ndarray:
+        """One chunk (interleaved int16 bytes or array) -> float32 ``(num_bins,)`` levels.
+
+        Zeros for a silent chunk, as LightShowPi. Raises :class:`PluginError`
+        when the encoder gives NaN/Inf.
+        """
+        x = features.chunk_features(data, self.channels, self.audio_rate,
+                                    self.model.sample_rate, self.engine)
+        if x is None:
+            return np.zeros(self.num_bins, dtype=np.float32)
+        z = self.encoder(x)
+        if not np.all(np.isfinite(z)):
+            raise PluginError("model gave non-finite channel values", self.model.path,
+                              "retrain or replace the model (python -m train fit)")
+        row = self.calibration(z)
+        return row if self.pins is None else row[self.pins]
+
+    def song(self, pcm: np.ndarray, chunk_size: int) -> np.ndarray:
+        """All rows of a decoded song: int16 ``(frames, channels)`` -> ``(n_chunks, num_bins)``."""
+        pcm = np.asarray(pcm, dtype=np.int16)
+        if pcm.ndim == 1:
+            pcm = pcm[:, None]
+        n = -(-pcm.shape[0] // chunk_size)
+        return np.array([self(pcm[i * chunk_size:(i + 1) * chunk_size]) for i in range(n)],
+                        dtype=np.float32).reshape(n, self.num_bins)

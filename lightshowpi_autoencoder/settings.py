@@ -1,0 +1,114 @@
+"""The plugin's settings, read from LightShowPi's own configuration files.
+
+LightShowPi reads ``config/defaults.cfg`` and then ``config/overrides.cfg`` (or
+the file named by ``--config``); unknown options are ignored by LightShowPi,
+so the plugin's lines live beside LightShowPi's in ``[audio_processing]``::
+
+    [audio_processing]
+    autoencoder = on                        # the one line that enables the plugin
+    autoencoder_model = /path/to/model.tflite   # optional; default: the shipped model
+    autoencoder_strict = off                # optional; on: stop the show on a plugin error
+
+A song's own ``.<song>.cfg`` may set ``autoencoder`` and ``autoencoder_model``
+in its ``[custom_audio_processing]`` section for that song only.
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from dataclasses import dataclass, replace
+from typing import List, Optional, Sequence
+
+SECTION = "audio_processing"
+SONG_SECTION = "custom_audio_processing"
+_TRUE = {"1", "yes", "true", "on", "enabled"}
+_FALSE = {"0", "no", "false", "off", "disabled", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the configuration asks of the plugin."""
+
+    enabled: bool = False
+    model: Optional[str] = None   # None: the shipped default model
+    strict: bool = False
+    source: str = ""              # the file the last plugin setting came from
+
+
+def lightshowpi_home() -> Optional[str]:
+    return os.environ.get("SYNCHRONIZED_LIGHTS_HOME") or None
+
+
+def param_config(argv: Sequence[str]) -> Optional[str]:
+    """The value of LightShowPi's ``--config`` option in ``argv``, if any."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def config_files(home: str, argv: Sequence[str]) -> List[str]:
+    """The files LightShowPi reads, in order (later wins), as its configuration manager does."""
+    config_dir = os.path.join(home, "config")
+    chosen = param_config(argv)
+    if chosen:
+        override = chosen if os.path.isabs(chosen) else os.path.join(config_dir, chosen)
+    else:
+        override = os.path.join(config_dir, "overrides.cfg")
+    return [os.path.join(config_dir, "defaults.cfg"), override]
+
+
+def _flag(value: str, option: str, path: str) -> bool:
+    v = value.strip().lower()
+    if v in _TRUE:
+        return True
+    if v in _FALSE:
+        return False
+    from .errors import PluginError
+    raise PluginError("%s = %s is not on/off" % (option, value), path, "write %s = on or off" % option)
+
+
+def _apply(settings: Settings, parser: configparser.RawConfigParser, section: str, path: str,
+           base_dir: str) -> Settings:
+    if not parser.has_section(section):
+        return settings
+    get = lambda key: parser.get(section, key) if parser.has_option(section, key) else None  # noqa: E731
+    enabled, model, strict = get("autoencoder"), get("autoencoder_model"), get("autoencoder_strict")
+    if enabled is not None:
+        settings = replace(settings, enabled=_flag(enabled, "autoencoder", path), source=path)
+    if model is not None and model.strip():
+        m = os.path.expanduser(model.strip())
+        m = None if m == "default" else (m if os.path.isabs(m) else os.path.join(base_dir, m))
+        settings = replace(settings, model=m, source=path)
+    if strict is not None:
+        settings = replace(settings, strict=_flag(strict, "autoencoder_strict", path), source=path)
+    return settings
+
+
+def read_settings(home: Optional[str] = None, argv: Optional[Sequence[str]] = None) -> Settings:
+    """Settings from LightShowPi's config files (``--config`` honoured); relative
+    model paths are relative to ``$SYNCHRONIZED_LIGHTS_HOME/config``."""
+    home = home or lightshowpi_home()
+    if not home:
+        return Settings()
+    settings = Settings()
+    for path in config_files(home, sys.argv if argv is None else argv):
+        if not os.path.isfile(path):
+            continue
+        parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
+        parser.read(path)
+        settings = _apply(settings, parser, SECTION, path, os.path.join(home, "config"))
+    return settings
+
+
+def song_settings(base: Settings, song_cfg: Optional[str]) -> Settings:
+    """``base`` overridden by a song's ``.<song>.cfg`` ``[custom_audio_processing]``
+    (relative model paths are relative to the song's folder)."""
+    if not song_cfg or not os.path.isfile(song_cfg):
+        return base
+    parser = configparser.RawConfigParser(allow_no_value=True, strict=False)
+    parser.read(song_cfg)
+    return _apply(base, parser, SONG_SECTION, song_cfg, os.path.dirname(os.path.abspath(song_cfg)))
