@@ -8,13 +8,14 @@ Definition (units in brackets):
 * Samples are int16 [LSB] as LightShowPi reads them; the channels of a frame
   are averaged (mono mix) and scaled to full scale 1.0 [FS].
 * The analysis frame is ``FRAME = 1024`` samples with a periodic Hann window
-  ``w``. The power of bin k is ``|X[k]|**2 / sum(w**2)`` [FS**2], so a
-  stationary signal reads the same whatever the chunk length.
+  ``w``. The power of bin k is ``|X[k]|**2 / sum(w**2)`` [FS**2], so the
+  expected power of a stationary signal is the same whatever the chunk length.
 * Chunk of L >= 1024 samples: frames start at 0, 512, 1024, ... (hop
   ``HOP = 512``, 50 % overlap) and one more frame ends exactly at L when the
   hop grid leaves a tail; the frame powers are averaged (Welch).
-* Chunk of 0 < L < 1024 samples: one frame, a Hann window of length L, zero
-  padded to 1024 and normalised by its own ``sum(w**2)``.
+* Chunk of 0 < L < 1024 samples: one frame, a Hann window of length L
+  sampled at the sample centres (``sin(pi*(n+0.5)/L)**2``, never all zero,
+  even for L = 1), zero padded to 1024 and normalised by its own ``sum(w**2)``.
 * ``feature = log10(power + EPS)`` with ``EPS = 1e-12`` (-120 dB FS).
 * A model records the sample rate it was trained at; the spectrum of audio at
   another rate is mapped onto the model's bin frequencies ``k * rate / 1024``
@@ -75,9 +76,12 @@ def pcm_to_mono(data: bytes | bytearray | memoryview | np.ndarray, channels: int
 
 @lru_cache(maxsize=64)
 def _window(length: int) -> Tuple[np.ndarray, float]:
-    # periodic Hann: the 50 %-overlap frames then sum to a constant
     n = np.arange(length)
-    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / length)
+    if length == FRAME:
+        # periodic Hann: the 50 %-overlap frames then sum to a constant
+        w = 0.5 - 0.5 * np.cos(2.0 * np.pi * n / length)
+    else:
+        w = np.sin(np.pi * (n + 0.5) / length) ** 2
     w.setflags(write=False)
     return w, float(np.sum(w * w))
 
