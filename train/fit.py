@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
-                    rate: float) -> Tuple[List[Tuple[np.ndarray, np.ndarray]], np.ndarray]:
+                    rate: float) -> Tuple[List[Tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
     """Give every model the same channel convention.
 
     Each bottleneck unit is signed so that it rises with the frame's loudness
@@ -48,7 +48,8 @@ def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
     ordered by the spectral centroid of the bins they follow, lowest first:
     channel 1 is wired to the lowest sounds whatever model is loaded.
 
-    :returns: the new layers and each channel's centroid [Hz].
+    :returns: the new layers, each new channel's centroid [Hz], and the signed
+        permutation: new channel i is ``signs[i] *`` old unit ``order[i]``.
     """
     from .export import run_dense_stack
     z = run_dense_stack(layers, X)
@@ -63,7 +64,7 @@ def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
     order = np.argsort(centroid, kind="stable")
     W, b = layers[-1]
     last = ((W * sign)[:, order], (b * sign)[order])
-    return list(layers[:-1]) + [last], centroid[order]
+    return list(layers[:-1]) + [last], centroid[order], np.stack([order, sign[order]])
 
 
 def estimator_dir(model_path: str) -> str:
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     layers = est.encoder_weights()
     centroids = None
     if args.preset != "seed":
-        layers, centroids = orient_channels(layers, X, args.sample_rate)
+        layers, centroids, _ = orient_channels(layers, X, args.sample_rate)
     train_loss = est.loss(X)
     val_loss = est.loss(Xv) if len(Xv) else None
     describe = lambda songs: [{"name": s.name, "sha256": s.sha256, "seconds": round(s.seconds, 3)}  # noqa: E731

@@ -1,0 +1,125 @@
+"""Training: features identical to the runtime's, Keras/runtime parity, determinism, CLI."""
+import json
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from lightshowpi_autoencoder import features, modelfile
+from lightshowpi_autoencoder.encoder import Encoder
+from lightshowpi_autoencoder.pipeline import ChunkPipeline
+
+from .conftest import SAMPLE
+
+tf = pytest.importorskip("tensorflow", reason="training tests need TensorFlow (pip install .[train])")
+
+from train import data  # noqa: E402
+from train.cli import main  # noqa: E402
+from train.model import Autoencoder  # noqa: E402
+
+
+def test_training_frames_are_the_runtime_frames(tmp_path):
+    song = data.load_song(SAMPLE, 2048, 44100, str(tmp_path))
+    from train.audio import decode
+    pcm, rate = decode(SAMPLE)
+    for i in (0, 100, len(song.features) - 1):
+        chunk = pcm[i * 2048:(i + 1) * 2048].tobytes()
+        assert np.array_equal(song.features[i], features.chunk_features(chunk, 2, rate, 44100))
+
+
+def test_feature_cache_is_used_and_keyed_by_settings(tmp_path, monkeypatch):
+    first = data.load_song(SAMPLE, 2048, 44100, str(tmp_path))
+    assert len(os.listdir(tmp_path)) == 1
+    monkeypatch.setattr(data, "decode", lambda p: (_ for _ in ()).throw(AssertionError("decoded")))
+    again = data.load_song(SAMPLE, 2048, 44100, str(tmp_path))
+    assert np.array_equal(first.features, again.features)
+    with pytest.raises(AssertionError, match="decoded"):
+        data.load_song(SAMPLE, 4096, 44100, str(tmp_path))
+
+
+def test_undecodable_and_silent_files_are_skipped_with_a_warning(tmp_path, caplog):
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"not audio at all" * 100)
+    from train.audio import write_wav
+    quiet = tmp_path / "quiet.wav"
+    write_wav(str(quiet), np.zeros((44100, 2), np.int16), 44100)
+    with caplog.at_level(logging.WARNING):
+        assert data.load_songs([str(bad), str(quiet)], progress=False) == []
+    assert "broken.mp3" in caplog.text and "quiet.wav" in caplog.text
+
+
+def test_no_usable_audio_is_a_clear_error(tmp_path, capsys, caplog):
+    (tmp_path / "broken.ogg").write_bytes(b"junk")
+    with caplog.at_level(logging.ERROR):
+        rc = main(["fit", str(tmp_path), "--out", str(tmp_path / "m"), "--quiet"])
+    assert rc == 2 and "no usable audio" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """The fit command on the bundled sample (2 epochs), run twice with the same seed."""
+    out = tmp_path_factory.mktemp("fit")
+    paths = []
+    for run in ("a", "b"):
+        stem = str(out / run / "model")
+        assert main(["fit", SAMPLE, "--out", stem, "--epochs", "2", "--quiet",
+                     "--cache-dir", str(out / "cache")]) == 0
+        paths.append(stem)
+    return paths
+
+
+def test_exported_model_matches_keras_in_the_runtime(fitted):
+    stem = fitted[0]
+    model = modelfile.load(stem + ".tflite")
+    est = Autoencoder.load(stem + "-estimator")
+    frames = data.load_song(SAMPLE, 2048, 44100, None).frames[::7]
+    keras_z = est.encode(frames)
+    from train.fit import orient_channels
+    # fit signs and orders the channels on its training frames; replay that map on Keras' output
+    _, _, (order, signs) = orient_channels(est.encoder_weights(), data.load_song(SAMPLE, 2048, 44100, None).frames, 44100)
+    expected = keras_z[:, order.astype(int)] * signs
+    for backend in ("litert", "numpy"):
+        try:
+            enc = Encoder(model, backend)
+        except Exception as exc:  # litert missing on this platform
+            pytest.skip("backend %s unavailable: %s" % (backend, exc))
+        runtime_z = np.array([enc(f) for f in frames])
+        assert np.max(np.abs(runtime_z - expected)) <= 1e-4, backend
+
+
+def test_same_data_and_seed_give_the_same_model(fitted):
+    a, b = (json.load(open(p + ".json")) for p in fitted)
+    assert a["tflite_sha256"] == b["tflite_sha256"]
+    assert a["calibration"] == b["calibration"]
+
+
+def test_model_records_what_the_runtime_needs(fitted):
+    meta = modelfile.load(fitted[0]).meta
+    assert meta["sample_rate"] == 44100 and meta["channels"] == 8
+    assert meta["feature_version"] == features.FEATURE_VERSION
+    song = meta["training"]["songs"][0]
+    assert song["name"] == os.path.basename(SAMPLE) and len(song["sha256"]) == 64
+    assert meta["training"]["command"].startswith("python -m train fit")
+
+
+def test_calibration_puts_training_levels_on_lightshowpi_scale(fitted):
+    model = modelfile.load(fitted[0])
+    from train.audio import decode
+    pcm, rate = decode(SAMPLE)
+    rows = ChunkPipeline(model, 8, 0, rate, 2).song(pcm, 2048)
+    live = rows[rows.any(axis=1)]
+    assert np.allclose(live.mean(axis=0), 12.0, atol=0.3)
+    assert np.allclose(live.std(axis=0), 1.5, atol=0.3)
+
+
+def test_seed_preset_is_the_2018_post():
+    from train.model import PRESETS
+    p = PRESETS["seed"]
+    assert (p.hidden, p.input_dropout, p.epochs, p.batch_size) == ((128, 64, 32, 16), 0.2, 10, 256)
+    est = Autoencoder(8, "seed")
+    m = est._build(513)
+    dense = [l for l in m.layers if l.__class__.__name__ == "Dense"]
+    assert [l.units for l in dense] == [128, 64, 32, 16, 8, 16, 32, 64, 128, 513]
+    assert [l.activation.__name__ for l in dense] == ["tanh"] * 9 + ["sigmoid"]
+    assert m.loss == "binary_crossentropy"
