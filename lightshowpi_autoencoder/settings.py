@@ -5,9 +5,14 @@ the file named by ``--config``); unknown options are ignored by LightShowPi,
 so the plugin's lines live beside LightShowPi's in ``[audio_processing]``::
 
     [audio_processing]
-    autoencoder = on                        # the one line that enables the plugin
-    autoencoder_model = /path/to/model.tflite   # optional; default: the shipped model
-    autoencoder_strict = off                # optional; on: stop the show on a plugin error
+    autoencoder = on
+    autoencoder_model = /path/to/model.tflite
+    autoencoder_strict = off
+
+``autoencoder = on`` is the one line that enables the plugin; the model
+defaults to the shipped one; ``autoencoder_strict = on`` stops the show on a
+plugin error instead of falling back. (LightShowPi's parser keeps inline
+comments as part of the value, so comments go on lines of their own.)
 
 A song's own ``.<song>.cfg`` may set ``autoencoder`` and ``autoencoder_model``
 in its ``[custom_audio_processing]`` section for that song only.
