@@ -10,6 +10,8 @@ The JSON holds::
     channels          encoder width = light channels it drives
     calibration       {"mean": [channels], "std": [channels]} of the encoder
                       outputs over the training frames (see levels.py)
+    input_range       {"min": [513], "max": [513]} log10 power seen in training;
+                      the runtime clips its input to it (optional)
     tflite_sha256     hex digest of the .tflite bytes
     model_id          hash of both files' content (caches record it)
     training          songs (name, sha256, seconds), command, preset, seed, losses
@@ -84,6 +86,15 @@ class ModelFile:
         return self.meta["calibration"]
 
     @property
+    def input_range(self):
+        """``(min, max)`` float32 ``(513,)`` arrays, or ``None`` when the model has none."""
+        rng = self.meta.get("input_range")
+        if not rng:
+            return None
+        import numpy as np
+        return np.asarray(rng["min"], np.float32), np.asarray(rng["max"], np.float32)
+
+    @property
     def name(self) -> str:
         return os.path.basename(self.path)
 
@@ -120,6 +131,8 @@ def load(path: str) -> ModelFile:
         cal = meta["calibration"]
         ok_cal = (len(cal["mean"]) == channels and len(cal["std"]) == channels
                   and all(float(s) > 0 for s in cal["std"]))
+        rng = meta.get("input_range")
+        ok_cal = ok_cal and (not rng or (len(rng["min"]) == N_BINS and len(rng["max"]) == N_BINS))
     except (KeyError, TypeError, ValueError):
         raise PluginError("model metadata incomplete (channels, sample_rate, input_size, "
                           "calibration)", json_path, RETRAIN) from None

@@ -48,6 +48,7 @@ class ChunkPipeline:
         self.encoder = Encoder(model, backend)
         self.calibration = Calibration(model.calibration["mean"], model.calibration["std"])
         self.pins = pin_mapping(num_bins, custom_channel_mapping)
+        self.input_range = model.input_range
 
     def __call__(self, data) -> np.ndarray:
         """One chunk (interleaved int16 bytes or array) -> float32 ``(num_bins,)`` levels.
@@ -59,6 +60,9 @@ class ChunkPipeline:
                                     self.model.sample_rate, self.engine)
         if x is None:
             return np.zeros(self.num_bins, dtype=np.float32)
+        if self.input_range is not None:
+            # training clipped its scaled frames to [0, 1]: the same bound, unscaled
+            x = np.clip(x, *self.input_range)
         z = self.encoder(x)
         if not np.all(np.isfinite(z)):
             raise PluginError("model gave non-finite channel values", self.model.path,

@@ -123,3 +123,20 @@ def test_seed_preset_is_the_2018_post():
     assert [l.units for l in dense] == [128, 64, 32, 16, 8, 16, 32, 64, 128, 513]
     assert [l.activation.__name__ for l in dense] == ["tanh"] * 9 + ["sigmoid"]
     assert m.loss == "binary_crossentropy"
+
+
+def test_runtime_clips_unseen_inputs_like_training_does(fitted):
+    """Frames outside the training range (deep silence, clipping) reach the encoder as
+    training's MinMax scaling clipped to [0, 1] would give them."""
+    stem = fitted[0]
+    model = modelfile.load(stem + ".tflite")
+    est = Autoencoder.load(stem + "-estimator")
+    from train.fit import orient_channels
+    _, _, (order, signs) = orient_channels(est.encoder_weights(),
+                                           data.load_song(SAMPLE, 2048, 44100, None).frames, 44100)
+    frames = np.stack([np.full(513, features.FLOOR), np.full(513, 6.0),
+                       np.random.default_rng(0).uniform(-14, 8, 513)]).astype(np.float32)
+    expected = est.encode(frames)[:, order.astype(int)] * signs
+    pipe = ChunkPipeline(model, 8, 0, 44100, 2)
+    got = np.array([pipe.encoder(np.clip(f, *pipe.input_range)) for f in frames])
+    assert np.max(np.abs(got - expected)) <= 1e-4

@@ -44,12 +44,19 @@ def run_dense_stack(layers: Sequence[Tuple[np.ndarray, np.ndarray]], X: np.ndarr
 
 def export(path: str, layers: Sequence[Tuple[np.ndarray, np.ndarray]], train_frames: np.ndarray,
            sample_rate: float, info: Dict[str, Any]) -> modelfile.ModelFile:
-    """Write ``path`` (.tflite + .json) with calibration from ``train_frames`` ``(n, 513)``."""
+    """Write ``path`` (.tflite + .json) with calibration from ``train_frames`` ``(n, 513)``.
+
+    The metadata also records each bin's training range: the runtime clips its
+    input to it, as training clips the MinMax-scaled frames to [0, 1].
+    """
     tflite = dense_stack_to_tflite(layers)
-    z = run_dense_stack(layers, train_frames)
+    lo, hi = train_frames.min(axis=0), train_frames.max(axis=0)
+    z = run_dense_stack(layers, np.clip(train_frames, lo, hi))
     std = np.maximum(z.std(axis=0), 1e-6)
     meta = dict(info)
     meta.update(sample_rate=float(sample_rate), channels=int(z.shape[1]),
+                input_range={"min": [round(float(v), 6) for v in lo],
+                             "max": [round(float(v), 6) for v in hi]},
                 calibration={"mean": [round(float(v), 8) for v in z.mean(axis=0)],
                              "std": [round(float(v), 8) for v in std]})
     return modelfile.save(path, tflite, meta)

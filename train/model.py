@@ -114,10 +114,10 @@ class Autoencoder:
         return folded
 
     def encode(self, X: np.ndarray) -> np.ndarray:
-        """Bottleneck activations ``(n, channels)`` as Keras computes them (unclipped input)."""
+        """Bottleneck activations ``(n, channels)`` as Keras computes them."""
         keras = _keras()
         enc = keras.Model(self.model.input, self.model.get_layer("bottleneck").output)
-        Xs = self.scaler.transform(X).astype(np.float32)
+        Xs = self.scale(X)
         return np.asarray(enc.predict(Xs, batch_size=4096, verbose=0))
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
