@@ -23,7 +23,8 @@ fork; no code is copied. The stages:
 2. **Cache statistics**: per channel, mean and (population) standard
    deviation of the *positive* levels of the whole song, stored as float32.
 3. **Brightness**: ``clip((level - mean + sd_low*std) / ((sd_low+sd_high)*std)
-   * (1 - attenuate_pct/100), 0, 1)``, NaN -> 0, then an optional decay
+   * (1 - attenuate_pct/100), 0, 1)`` (attenuation before the clip: a loud
+   chunk still reaches 1), NaN -> 0, then an optional decay
    (a light falls by at most ``decay_factor`` per chunk).
 4. **Pins**: an ``onoff`` pin is ON when brightness > 0.5; a ``pwm`` pin
    shows the brightness (quantised to ``int(b * pwm_range)`` steps).

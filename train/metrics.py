@@ -1,0 +1,348 @@
+"""Show-quality metrics of a light show, as pure functions.
+
+A *show* is what LightShowPi drives: a brightness array ``bright`` of shape
+``(n_chunks, channels)`` in [0, 1], one row per audio chunk of
+``chunk_seconds`` [s] (2048 frames at 44.1 kHz = 46.4 ms). A light is ON in
+a chunk when its brightness is > 0.5 (LightShowPi's ``onoff`` pin rule; for
+``pwm`` pins the same threshold is used to define ON). Row ``i`` takes effect
+at ``i * chunk_seconds`` [s]: LightShowPi writes the chunk to the sound card
+and sets the lights at once, so a light changes when its chunk starts to play.
+Before the first chunk every light is OFF (LightShowPi turns them off at start).
+
+The four metrics (units in brackets):
+
+1. **Rhythm** (:func:`light_onsets`, :func:`onset_scores`): the light onsets are
+   the chunk start times at which any channel turns ON (OFF -> ON), all
+   channels merged: a time within 50 ms of the previous kept one is dropped.
+   ``F`` = ``mir_eval.onset.f_measure(music_onsets, light_onsets, window=0.05)``
+   [fraction]. ``chance`` = mean F against the music onsets circularly shifted
+   by ``n_shifts`` random offsets drawn uniformly from
+   ``[0.5 s, duration - 0.5 s]`` (seeded). The score is ``F - chance``: about 0
+   for a show unrelated to the music, up to ``1 - chance`` for a perfect one.
+2. **Flicker** (:func:`flicker`): toggles per second per channel [1/s] (ON<->OFF
+   changes, counting a first OFF->ON), reported as the median and the worst
+   (max) channel; and the fraction of ON periods (maximal runs of ON chunks,
+   all channels pooled) shorter than 0.1 s [fraction; NaN with no ON period].
+3. **Channel diversity** (:func:`diversity`, :func:`duty_cycles`,
+   :func:`stuck_channels`): mean absolute Pearson correlation between the
+   brightness traces of all channel pairs [0..1; lower = more diverse; pairs
+   with a constant trace are left out, NaN if none is left]; duty cycle per
+   channel = fraction of chunks ON; a channel ON in < 5 % or > 95 % of the
+   chunks is *stuck*.
+4. **Sections** (:func:`second_means`, :func:`section_accuracy`): the show is
+   reduced to one vector per whole second, the mean brightness of each
+   channel over the chunks starting in that second; a nearest-centroid
+   classifier (Euclidean) predicts each second's section kind. Scoring is
+   leave-one-instance-out: every section instance is held out whole, the
+   centroids are fitted on the seconds of all other instances, and the
+   accuracy is the fraction of held-out seconds predicted right, pooled
+   [fraction; chance = 1 / number of kinds for balanced kinds].
+
+Music onsets come from the song's ground truth (synthetic songs: "exact") or
+from :func:`detect_onsets` ("detector") for real songs.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from lightshowpi_autoencoder import features as F
+
+WINDOW = 0.05        # [s] onset matching tolerance and light-onset merge distance
+SHORT_ON = 0.1       # [s] an ON period shorter than this is a flash
+STUCK_LOW, STUCK_HIGH = 0.05, 0.95
+MIN_SHIFT = 0.5      # [s] smallest random offset for the chance score
+ON_THRESHOLD = 0.5   # brightness above which an onoff pin is ON
+
+
+# ---------------------------------------------------------------- rhythm
+
+def light_onsets(on: np.ndarray, chunk_seconds: float, merge: float = WINDOW) -> np.ndarray:
+    """Times [s] at which any channel turns ON, merged within ``merge`` [s].
+
+    :param on: bool ``(n_chunks, channels)``.
+    :returns: float64 sorted ``(n,)``; a transition is kept only if it is more
+        than ``merge`` after the last kept one.
+    """
+    on = np.asarray(on, dtype=bool).reshape(len(on), -1)
+    before = np.vstack([np.zeros((1, on.shape[1]), dtype=bool), on[:-1]])
+    rows = np.nonzero((on & ~before).any(axis=1))[0]
+    kept: List[float] = []
+    for t in rows * float(chunk_seconds):
+        if not kept or t - kept[-1] > merge + 1e-9:
+            kept.append(float(t))
+    return np.asarray(kept, dtype=float)
+
+
+def f_measure(reference: np.ndarray, estimated: np.ndarray, window: float = WINDOW) -> float:
+    """``mir_eval.onset.f_measure`` [fraction], 0 when either side is empty (no warning)."""
+    reference = np.sort(np.asarray(reference, dtype=float))
+    estimated = np.sort(np.asarray(estimated, dtype=float))
+    if reference.size == 0 or estimated.size == 0:
+        return 0.0
+    import mir_eval  # imported here: the preview's optional extra
+    return float(mir_eval.onset.f_measure(reference, estimated, window=window)[0])
+
+
+def onset_scores(light: np.ndarray, music: np.ndarray, duration: float,
+                 window: float = WINDOW, n_shifts: int = 20, seed: int = 0) -> Dict[str, float]:
+    """Rhythm score of light onsets against music onsets.
+
+    :param light: light onset times [s]; ``music``: music onset times [s].
+    :param duration: song length [s], the period of the circular shifts.
+    :returns: ``{"f", "chance", "f_minus_chance"}`` [fractions].
+    """
+    music = np.sort(np.asarray(music, dtype=float))
+    f = f_measure(music, light, window)
+    rng = np.random.default_rng(seed)
+    lo, hi = MIN_SHIFT, max(MIN_SHIFT, duration - MIN_SHIFT)
+    scores = []
+    for offset in rng.uniform(lo, hi, size=n_shifts):
+        shifted = np.sort((music + offset) % duration) if duration > 0 else music
+        scores.append(f_measure(shifted, light, window))
+    chance = float(np.mean(scores)) if scores else 0.0
+    return {"f": f, "chance": chance, "f_minus_chance": f - chance}
+
+
+# ---------------------------------------------------------------- flicker
+
+def on_periods(column: np.ndarray) -> np.ndarray:
+    """Lengths [chunks] of the maximal runs of True in a bool ``(n,)`` trace."""
+    padded = np.concatenate([[False], np.asarray(column, dtype=bool), [False]])
+    edges = np.diff(padded.astype(np.int8))
+    return np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
+
+
+def flicker(on: np.ndarray, chunk_seconds: float, short: float = SHORT_ON) -> Dict[str, object]:
+    """Flicker of an ON array ``(n_chunks, channels)``.
+
+    :returns: ``toggles_per_s`` (list per channel) [1/s], ``toggles_median``,
+        ``toggles_worst`` [1/s], ``short_on_fraction`` [fraction of ON periods
+        shorter than ``short`` s, NaN if there is no ON period] and
+        ``on_periods`` (their count).
+    """
+    on = np.asarray(on, dtype=bool).reshape(len(on), -1)
+    duration = on.shape[0] * float(chunk_seconds)
+    before = np.vstack([np.zeros((1, on.shape[1]), dtype=bool), on[:-1]])
+    toggles = (on != before).sum(axis=0) / duration if duration > 0 else np.zeros(on.shape[1])
+    runs = np.concatenate([on_periods(on[:, c]) for c in range(on.shape[1])])
+    short_fraction = (float(np.mean(runs * float(chunk_seconds) < short - 1e-12))
+                      if runs.size else float("nan"))
+    return {"toggles_per_s": [float(t) for t in toggles],
+            "toggles_median": float(np.median(toggles)) if toggles.size else 0.0,
+            "toggles_worst": float(np.max(toggles)) if toggles.size else 0.0,
+            "short_on_fraction": short_fraction, "on_periods": int(runs.size)}
+
+
+# ---------------------------------------------------------------- diversity
+
+def diversity(bright: np.ndarray) -> float:
+    """Mean |Pearson r| over all channel pairs of brightness ``(n_chunks, channels)``.
+
+    Pairs involving a constant channel (undefined r) are left out; NaN when
+    no pair is left. 1 = every channel moves together, 0 = uncorrelated.
+    """
+    b = np.asarray(bright, dtype=float).reshape(len(bright), -1)
+    # "constant" up to rounding: np.std of a constant float trace can be ~1e-16
+    live = np.nonzero(b.std(axis=0) > 1e-9 * (1.0 + np.abs(b).max(axis=0)))[0]
+    if live.size < 2:
+        return float("nan")
+    r = np.corrcoef(b[:, live], rowvar=False)
+    upper = np.triu_indices(live.size, k=1)
+    return float(np.mean(np.abs(r[upper])))
+
+
+def duty_cycles(on: np.ndarray) -> np.ndarray:
+    """Fraction of chunks each channel is ON, float ``(channels,)``."""
+    on = np.asarray(on, dtype=bool).reshape(len(on), -1)
+    return on.mean(axis=0) if on.shape[0] else np.zeros(on.shape[1])
+
+
+def stuck_channels(duty: np.ndarray, low: float = STUCK_LOW, high: float = STUCK_HIGH) -> List[int]:
+    """1-based channels ON less than ``low`` or more than ``high`` of the time."""
+    return [int(i) + 1 for i, d in enumerate(np.asarray(duty)) if d < low or d > high]
+
+
+# ---------------------------------------------------------------- sections
+
+def second_means(traces: np.ndarray, chunk_seconds: float, n_seconds: int) -> np.ndarray:
+    """Mean of each trace over the chunks starting in each whole second.
+
+    :param traces: ``(n_chunks, channels)``; row i starts at ``i*chunk_seconds``.
+    :returns: float ``(n_seconds, channels)``; a second with no chunk reads NaN.
+    """
+    traces = np.asarray(traces, dtype=float).reshape(len(traces), -1)
+    second = np.floor(np.arange(traces.shape[0]) * float(chunk_seconds) + 1e-9).astype(int)
+    out = np.full((n_seconds, traces.shape[1]), np.nan)
+    for s in range(n_seconds):
+        rows = traces[second == s]
+        if rows.size:
+            out[s] = rows.mean(axis=0)
+    return out
+
+
+def section_accuracy(vectors: np.ndarray, labels: Sequence[int], instances: Sequence[int]) -> float:
+    """Leave-one-instance-out nearest-centroid accuracy [fraction].
+
+    :param vectors: ``(n, d)`` one vector per second (NaN rows are skipped).
+    :param labels: section kind of each second; ``instances``: section
+        instance of each second. Each instance is held out whole and
+        predicted from the centroids of the other instances' seconds;
+        a kind with no other instance cannot be predicted (counts as wrong).
+    """
+    x = np.asarray(vectors, dtype=float)
+    y = np.asarray(labels)
+    g = np.asarray(instances)
+    ok = ~np.isnan(x).any(axis=1)
+    x, y, g = x[ok], y[ok], g[ok]
+    right = total = 0
+    for inst in np.unique(g):
+        test, train = g == inst, g != inst
+        kinds = np.unique(y[train])
+        if kinds.size == 0:
+            continue
+        centroids = np.array([x[train & (y == k)].mean(axis=0) for k in kinds])
+        dist = ((x[test][:, None, :] - centroids[None]) ** 2).sum(axis=2)
+        right += int(np.sum(kinds[np.argmin(dist, axis=1)] == y[test]))
+        total += int(test.sum())
+    return right / total if total else float("nan")
+
+
+# ---------------------------------------------------------------- onset detector
+
+#: Detector settings (frames are the plugin's 1024-sample analysis frames, hop 512).
+#: Tuned on synthetic songs (F = 0.99 against their exact onsets, see tests) and
+#: checked to give 3-8 onsets/s on the shared music.
+DETECTOR = {"per_octave": 6, "range_db": 80.0, "pre_max": 3, "post_max": 3, "pre_avg": 10,
+            "post_avg": 7, "delta": 0.15, "scale_quantile": 0.99, "min_gap": 0.03}
+
+
+def _band_edges(rate: float, per_octave: int) -> np.ndarray:
+    """Bin edges of log-spaced bands from 30 Hz to min(16 kHz, Nyquist), unique, >= 1 bin wide."""
+    top = min(16000.0, rate / 2.0)
+    n = int(np.floor(np.log2(top / 30.0) * per_octave))
+    hz = 30.0 * 2.0 ** (np.arange(n + 1) / float(per_octave))
+    edges = np.unique(np.round(hz * F.FRAME / rate).astype(int))
+    return edges[edges <= F.N_BINS - 1]
+
+
+def onset_strength(pcm: np.ndarray, rate: float, block: int = 2048) -> Tuple[np.ndarray, float]:
+    """Spectral flux of a song on the plugin's feature frames.
+
+    The song (int16 ``(frames, channels)``) is mixed to mono and cut into the
+    feature module's frames: 1024 samples, periodic Hann, hop 512 (11.6 ms at
+    44.1 kHz), power normalised as the features are. The power is summed into
+    log-spaced bands (``per_octave`` per octave, 30 Hz - 16 kHz; averaging
+    many bins keeps a noise floor from adding flux) and each band's
+    ``log10(power)`` is clamped to ``range_db`` below the song's loudest band.
+    The flux of frame t is ``sum_b max(0, L[t,b] - L[t-1,b])``.
+
+    :returns: ``(flux (n_frames,), frame_rate [frames/s])``; frame t is
+        centred at ``(t * 512 + 512) / rate`` [s].
+    """
+    mono = F.pcm_to_mono(np.asarray(pcm), 1 if np.ndim(pcm) == 1 else np.shape(pcm)[1])
+    n_frames = max(0, (mono.shape[0] - F.FRAME) // F.HOP + 1)
+    edges = _band_edges(rate, DETECTOR["per_octave"])
+    logp = np.empty((n_frames, len(edges) - 1))
+    for i in range(0, n_frames, block):
+        k = min(block, n_frames - i)
+        seg = mono[i * F.HOP:(i + k - 1) * F.HOP + F.FRAME]
+        frames, norm = F.analysis_frames(seg)  # seg length is aligned: no tail frame
+        power = F.numpy_power(frames[:k]) / norm
+        # reduceat sums edges[j]:edges[j+1]; its last column (edges[-1]:end) is not a band
+        logp[i:i + k] = np.log10(np.add.reduceat(power, edges, axis=1)[:, :-1] + F.EPS)
+    if n_frames == 0:
+        return np.zeros(0), rate / F.HOP
+    np.maximum(logp, logp.max() - DETECTOR["range_db"] / 10.0, out=logp)
+    flux = np.zeros(n_frames)
+    flux[1:] = np.maximum(np.diff(logp, axis=0), 0.0).sum(axis=1)
+    return flux, rate / F.HOP
+
+
+def pick_peaks(flux: np.ndarray, frame_rate: float) -> np.ndarray:
+    """Frame indices of onset peaks in ``flux`` (adaptive threshold).
+
+    Frame t is an onset when it is the maximum of ``flux[t-pre_max : t+post_max]``,
+    exceeds the mean of ``flux[t-pre_avg : t+post_avg]`` by ``delta`` times the
+    song's 99th percentile of flux (a loudness-free scale that one outlier
+    cannot move), and comes at least ``min_gap`` s after the previous onset.
+    Frame counts are at 86 frames/s (44.1 kHz): pre/post max 35 ms, average
+    window 116 ms before to 81 ms after.
+    """
+    d = DETECTOR
+    n = flux.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    scale = float(np.quantile(flux, d["scale_quantile"]))
+    padded = np.concatenate([np.full(d["pre_avg"], flux[0]), flux, np.full(d["post_avg"], flux[-1])])
+    csum = np.concatenate([[0.0], np.cumsum(padded)])
+    width = d["pre_avg"] + d["post_avg"] + 1
+    local_mean = (csum[width:] - csum[:-width])[:n] / width
+    view = np.lib.stride_tricks.sliding_window_view(
+        np.concatenate([np.full(d["pre_max"], -np.inf), flux, np.full(d["post_max"], -np.inf)]),
+        d["pre_max"] + d["post_max"] + 1)
+    is_max = flux >= view.max(axis=1)
+    candidates = np.nonzero(is_max & (flux > local_mean + d["delta"] * scale))[0]
+    peaks: List[int] = []
+    gap = d["min_gap"] * frame_rate
+    for t in candidates:
+        if not peaks or t - peaks[-1] >= gap:
+            peaks.append(int(t))
+    return np.asarray(peaks, dtype=int)
+
+
+def detect_onsets(pcm: np.ndarray, rate: float) -> np.ndarray:
+    """Music onset times [s] of a real song: spectral flux + peak picking.
+
+    See :func:`onset_strength` and :func:`pick_peaks`; a peak at frame t is
+    reported at the frame's centre ``(t*512 + 512) / rate``. Independent of
+    mir_eval and of any light-show method.
+    """
+    flux, frame_rate = onset_strength(pcm, rate)
+    return (pick_peaks(flux, frame_rate) * F.HOP + F.HOP) / float(rate)
+
+
+# ---------------------------------------------------------------- a method's row
+
+def show_metrics(bright: np.ndarray, chunk_seconds: float, music_onsets: np.ndarray,
+                 onset_source: str, duration: Optional[float] = None,
+                 sections: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+                 seed: int = 0) -> Dict[str, object]:
+    """Every metric of one show.
+
+    :param bright: brightness ``(n_chunks, channels)`` in [0, 1] (for pwm, the
+        pin values); ON is brightness > 0.5.
+    :param music_onsets: [s]; ``onset_source``: ``"exact"`` or ``"detector"``.
+    :param duration: song length [s] (default: chunks * chunk_seconds).
+    :param sections: ``(labels, instances)`` per whole second, synthetic songs only.
+    :returns: a flat dict (see the module docstring for each number).
+    """
+    bright = np.asarray(bright, dtype=float).reshape(len(bright), -1)
+    on = bright > ON_THRESHOLD
+    duration = float(duration if duration is not None else on.shape[0] * chunk_seconds)
+    rhythm = onset_scores(light_onsets(on, chunk_seconds), music_onsets, duration, seed=seed)
+    flick = flicker(on, chunk_seconds)
+    duty = duty_cycles(on)
+    row: Dict[str, object] = {
+        "onset_source": onset_source,
+        "music_onsets": int(len(music_onsets)),
+        "onset_f": rhythm["f"], "onset_chance": rhythm["chance"],
+        "onset_f_minus_chance": rhythm["f_minus_chance"],
+        "toggles_median": flick["toggles_median"], "toggles_worst": flick["toggles_worst"],
+        "short_on_fraction": flick["short_on_fraction"],
+        "mean_abs_r": diversity(bright),
+        "duty": [float(d) for d in duty], "stuck": stuck_channels(duty),
+        "section_accuracy": None,
+    }
+    if sections is not None:
+        labels, instances = sections
+        vectors = second_means(bright, chunk_seconds, len(labels))
+        row["section_accuracy"] = section_accuracy(vectors, labels, instances)
+    return row
+
+
+__all__ = ("WINDOW", "SHORT_ON", "STUCK_LOW", "STUCK_HIGH", "ON_THRESHOLD", "light_onsets",
+           "f_measure", "onset_scores", "on_periods", "flicker", "diversity", "duty_cycles",
+           "stuck_channels", "second_means", "section_accuracy", "DETECTOR", "onset_strength",
+           "pick_peaks", "detect_onsets", "show_metrics")
