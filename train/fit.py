@@ -45,7 +45,7 @@ def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
 
     Each bottleneck unit is signed so that it rises with the frame's loudness
     (tanh is odd, so negating its weights negates the unit), then units are
-    ordered by the spectral centroid of the bins they follow, lowest first:
+    ordered by the (log-frequency) spectral centroid of the bins they follow, lowest first:
     channel 1 is wired to the lowest sounds whatever model is loaded.
 
     :returns: the new layers, each new channel's centroid [Hz], and the signed
@@ -59,8 +59,11 @@ def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
     sign[sign == 0] = 1.0
     Xc = (X - X.mean(0)) / (X.std(0) + 1e-12)
     corr = (zc * sign).T @ Xc / len(X)                   # (channels, 513)
-    weight = np.clip(corr, 0, None) + 1e-12
-    centroid = weight @ bin_frequencies(rate) / weight.sum(axis=1)
+    # centroid on a log-frequency axis (as we hear pitch), weighting the bins a unit
+    # follows most: squared positive correlation; bin 0 (DC) has no place on that axis
+    weight = np.clip(corr[:, 1:], 0, None) ** 2 + 1e-12
+    log_f = np.log2(bin_frequencies(rate)[1:])
+    centroid = 2.0 ** (weight @ log_f / weight.sum(axis=1))
     order = np.argsort(centroid, kind="stable")
     W, b = layers[-1]
     last = ((W * sign)[:, order], (b * sign)[order])
