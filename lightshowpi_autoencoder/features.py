@@ -71,6 +71,9 @@ def pcm_to_mono(data: bytes | bytearray | memoryview | np.ndarray, channels: int
     pcm = pcm[: frames * channels]
     if channels == 1:
         return pcm * (1.0 / 32768.0)
+    if channels == 2:
+        # strided adds: several times faster than reshape().mean() on int16, same values
+        return (pcm[0::2] + pcm[1::2].astype(np.float64)) * (0.5 / 32768.0)
     return pcm.reshape(frames, channels).mean(axis=1) * (1.0 / 32768.0)
 
 
@@ -111,7 +114,10 @@ def analysis_frames(samples: np.ndarray) -> Tuple[np.ndarray, float]:
         if len(starts) == 1:
             return (samples[:FRAME] * w)[None, :], norm
         view = np.lib.stride_tricks.sliding_window_view(samples, FRAME)
-        return view[list(starts)] * w, norm
+        regular = view[::HOP]          # a strided view: no copy
+        if len(regular) == len(starts):
+            return regular * w, norm
+        return np.concatenate([regular, view[-1:]]) * w, norm
     w, norm = _window(length)
     frames = np.zeros((1, FRAME))
     frames[0, :length] = samples * w

@@ -34,8 +34,11 @@ class Calibration:
         self.scale = np.float32(1.0) / std
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
-        zs = np.clip((z - self.mean) * self.scale, -Z_CLIP, Z_CLIP)
-        return (HOST_MEAN + HOST_STD * zs).astype(np.float32)
+        zs = (z - self.mean) * self.scale
+        np.clip(zs, -Z_CLIP, Z_CLIP, out=zs)
+        zs *= HOST_STD
+        zs += HOST_MEAN
+        return zs.astype(np.float32, copy=False)
 
 
 def encoder_width(num_bins: int, custom_channel_mapping: Mapping) -> int:
