@@ -295,16 +295,9 @@ def resolve_checkouts(ez: Optional[str], neo: Optional[str],
 
 
 def expand_songs(items: Sequence[str]) -> List[str]:
-    from .audio import AUDIO_EXTENSIONS
-    found: List[str] = []
-    for item in items:
-        if os.path.isdir(item):
-            for root, _dirs, files in os.walk(item):
-                found += [os.path.join(root, f) for f in files
-                          if f.lower().endswith(AUDIO_EXTENSIONS) and not f.startswith(".")]
-        elif os.path.isfile(item):
-            found.append(item)
-    return sorted(dict.fromkeys(os.path.abspath(p) for p in found))
+    """Existing audio files among ``items`` (folders expanded), absolute, sorted."""
+    from .data import list_songs
+    return sorted(dict.fromkeys(os.path.abspath(p) for p in list_songs(items) if os.path.isfile(p)))
 
 
 def load_lsp_fft(checkout: str, shims: Optional[str] = None, name: Optional[str] = None):
