@@ -106,10 +106,9 @@ class Encoder:
             except ImportError as exc:
                 tried.append((name, "not installed (%s)" % exc))
             except Exception as exc:  # a broken flatbuffer, an unsupported op...
+                # an interpreter that imported rejected the model: no other will do better
                 tried.append((name, "%s: %s" % (type(exc).__name__, exc)))
-                if name != "numpy" and not isinstance(exc, (ImportError,)):
-                    # the interpreter imported but rejected the model: no other will do better
-                    break
+                break
         if runner is None:
             raise PluginError("no interpreter could load the model (%s)"
                               % "; ".join("%s: %s" % t for t in tried), model.path,
