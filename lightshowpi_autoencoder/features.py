@@ -51,6 +51,29 @@ def numpy_power(frames: np.ndarray) -> np.ndarray:
     return spec.real * spec.real + spec.imag * spec.imag
 
 
+def _mono_sum(data: bytes | bytearray | memoryview | np.ndarray, channels: int) -> Tuple[np.ndarray, float]:
+    """Interleaved int16 PCM -> ``(s, scale)``: float64 ``(frames,)`` with ``s * scale`` the
+    mono mix [FS]. The scale is left to the caller so the hot path can fold it
+    into one later multiply.
+    """
+    if channels < 1:
+        raise ValueError("channels must be >= 1, got %r" % (channels,))
+    if isinstance(data, np.ndarray):
+        pcm = np.asarray(data, dtype=np.int16).reshape(-1)
+        pcm = pcm[: len(pcm) - len(pcm) % channels]
+    else:
+        if not isinstance(data, (bytes, bytearray)):
+            data = memoryview(data).cast("B")
+        pcm = np.frombuffer(data, dtype=np.int16, count=len(data) // (2 * channels) * channels)
+    frames = len(pcm) // channels
+    if channels == 1:
+        return pcm.astype(np.float64), 1.0 / 32768.0
+    if channels == 2:
+        # strided add with a float64 result: several times faster than reshape().mean()
+        return np.add(pcm[0::2], pcm[1::2], dtype=np.float64), 0.5 / 32768.0
+    return pcm.reshape(frames, channels).sum(axis=1, dtype=np.float64), 1.0 / (32768.0 * channels)
+
+
 def pcm_to_mono(data: bytes | bytearray | memoryview | np.ndarray, channels: int) -> np.ndarray:
     """Interleaved int16 PCM -> mono float64 samples [FS], shape ``(frames,)``.
 
@@ -59,22 +82,9 @@ def pcm_to_mono(data: bytes | bytearray | memoryview | np.ndarray, channels: int
     partial sample or partial frame (odd byte counts from a stream) is dropped,
     never an error.
     """
-    if channels < 1:
-        raise ValueError("channels must be >= 1, got %r" % (channels,))
-    if isinstance(data, np.ndarray):
-        pcm = np.asarray(data, dtype=np.int16).reshape(-1)
-    else:
-        buf = memoryview(data).cast("B")
-        usable = len(buf) - len(buf) % (2 * channels)
-        pcm = np.frombuffer(buf[:usable], dtype=np.int16)
-    frames = len(pcm) // channels
-    pcm = pcm[: frames * channels]
-    if channels == 1:
-        return pcm * (1.0 / 32768.0)
-    if channels == 2:
-        # strided adds: several times faster than reshape().mean() on int16, same values
-        return (pcm[0::2] + pcm[1::2].astype(np.float64)) * (0.5 / 32768.0)
-    return pcm.reshape(frames, channels).mean(axis=1) * (1.0 / 32768.0)
+    total, scale = _mono_sum(data, channels)
+    total *= scale
+    return total
 
 
 @lru_cache(maxsize=64)
@@ -111,17 +121,53 @@ def analysis_frames(samples: np.ndarray) -> Tuple[np.ndarray, float]:
     if length >= FRAME:
         w, norm = _window(FRAME)
         starts = frame_starts(length)
-        if len(starts) == 1:
+        n = len(starts)
+        if n == 1:
             return (samples[:FRAME] * w)[None, :], norm
+        if (length - FRAME) % HOP == 0 and samples.flags.c_contiguous and samples.ndim == 1:
+            # LightShowPi's chunk sizes land on the hop grid: a zero-copy strided view
+            # built directly (sliding_window_view costs more than the FFT of a frame)
+            step = samples.strides[0]
+            view = np.ndarray((n, FRAME), samples.dtype, samples, 0, (HOP * step, step))
+            return view * w, norm
         view = np.lib.stride_tricks.sliding_window_view(samples, FRAME)
         regular = view[::HOP]          # a strided view: no copy
-        if len(regular) == len(starts):
+        if len(regular) == n:
             return regular * w, norm
         return np.concatenate([regular, view[-1:]]) * w, norm
     w, norm = _window(length)
     frames = np.zeros((1, FRAME))
     frames[0, :length] = samples * w
     return frames, norm
+
+
+def power_sum(samples: np.ndarray, engine: Optional[PowerEngine] = None) -> Tuple[np.ndarray, float]:
+    """Summed frame powers of one mono chunk, before normalisation.
+
+    :param samples: mono samples, shape ``(L,)`` with L >= 1 (any scale).
+    :returns: ``(total, divisor)``: float64 ``(513,)`` sum of ``|X[k]|**2`` over
+        the analysis frames, and ``n_frames * sum(w**2)``; the Welch power is
+        ``total / divisor``. ``total`` is all zero iff the frames hold no
+        energy (the only sample no frame weighs is sample 0 of a chunk of
+        L >= 1024, where the periodic Hann window is 0).
+    """
+    frames, norm = analysis_frames(samples)
+    if engine is None:
+        # abs() then square in place beats real**2 + imag**2
+        power = np.abs(np.fft.rfft(frames, axis=-1))
+        power *= power
+    else:
+        power = engine(frames)
+    n = power.shape[0]
+    return (power.sum(axis=0) if n > 1 else power[0]), n * norm
+
+
+def _log10_power(total: np.ndarray, factor: float) -> np.ndarray:
+    # normalisation and the [FS] scale in one multiply, in place on the caller's array
+    total *= factor
+    total += EPS
+    # float64 log written straight to float32: no separate astype pass
+    return np.log10(total, out=np.empty(total.shape, np.float32), casting="same_kind")
 
 
 def log_power(samples: np.ndarray, engine: Optional[PowerEngine] = None) -> np.ndarray:
@@ -135,10 +181,8 @@ def log_power(samples: np.ndarray, engine: Optional[PowerEngine] = None) -> np.n
     """
     if samples.shape[-1] == 0:
         return np.full(N_BINS, FLOOR, dtype=np.float32)
-    frames, norm = analysis_frames(samples)
-    power = (engine or numpy_power)(frames)
-    mean_power = power.mean(axis=0) if power.shape[0] > 1 else power[0]
-    return np.log10(mean_power * (1.0 / norm) + EPS).astype(np.float32)
+    total, divisor = power_sum(samples, engine)
+    return _log10_power(total, 1.0 / divisor)
 
 
 @lru_cache(maxsize=16)
@@ -185,12 +229,16 @@ def chunk_features(data: bytes | np.ndarray, channels: int, audio_rate: float,
     :param model_rate: sample rate the model was trained at [Hz] (default:
         ``audio_rate``).
     :returns: float32 ``(513,)``, or ``None`` for a digitally silent or empty
-        chunk (LightShowPi shows zeros for those).
+        chunk, i.e. no energy in its analysis frames (LightShowPi shows zeros
+        for those).
     """
-    mono = pcm_to_mono(data, channels)
-    if mono.shape[0] == 0 or not mono.any():
+    mono, scale = _mono_sum(data, channels)
+    if mono.shape[0] == 0:
         return None
-    logp = log_power(mono, engine)
+    total, divisor = power_sum(mono, engine)
+    if not total.any():   # testing 513 sums is cheaper than testing every sample
+        return None
+    logp = _log10_power(total, scale * scale / divisor)
     return to_model_rate(logp, audio_rate, model_rate or audio_rate)
 
 
@@ -227,6 +275,6 @@ def bin_frequencies(rate: float) -> np.ndarray:
 
 __all__: Sequence[str] = (
     "FRAME", "HOP", "N_BINS", "EPS", "FLOOR", "FEATURE_VERSION", "numpy_power",
-    "pcm_to_mono", "frame_starts", "analysis_frames", "log_power", "rate_map",
+    "pcm_to_mono", "frame_starts", "analysis_frames", "power_sum", "log_power", "rate_map",
     "to_model_rate", "chunk_features", "song_features", "bin_frequencies",
 )

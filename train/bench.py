@@ -33,6 +33,7 @@ import datetime
 import gc
 import json
 import logging
+import math
 import os
 import platform
 import shlex
@@ -645,11 +646,12 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, float]]:
     from lightshowpi_autoencoder import features as F
     pipe = inst.pipeline
     enc, cal = pipe.encoder, pipe.calibration
-    names = ["int16 bytes -> mono float64 (pcm_to_mono + silence test)",
+    # mirrors ChunkPipeline.__call__ and features.chunk_features stage by stage
+    names = ["int16 bytes -> mono float64 (_mono_sum)",
              "analysis frames + Hann window (analysis_frames)",
-             "power spectrum (numpy rfft, |X|^2)",
-             "Welch mean + log10 + float32",
-             "rate map (to_model_rate)",
+             "power spectrum summed over frames (numpy rfft, |X|^2)",
+             "silence test + normalise + log10 + float32",
+             "rate map (to_model_rate) + clip to the training range",
              "encoder (%s: set_tensor, invoke, get_tensor)" % enc.backend,
              "finite check + calibration + pin map",
              "whole calculate_levels (host wrapper included)"]
@@ -660,29 +662,33 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, float]]:
     try:
         for data in chunks:
             t0 = clock()
-            mono = F.pcm_to_mono(data, pipe.channels)
-            loud = mono.shape[0] > 0 and mono.any()
+            mono, scale = F._mono_sum(data, pipe.channels)
             t1 = clock()
-            if not loud:
+            if mono.shape[0] == 0:
                 continue
             frames, norm = F.analysis_frames(mono)
             t2 = clock()
-            power = F.numpy_power(frames)
+            total, divisor = F.power_sum(mono)    # repeats the framing: subtracted below
             t3 = clock()
-            mean = power.mean(axis=0) if power.shape[0] > 1 else power[0]
-            logp = np.log10(mean * (1.0 / norm) + F.EPS).astype(np.float32)
+            if not total.any():
+                continue
+            logp = F._log10_power(total, scale * scale / divisor)
             t4 = clock()
             x = F.to_model_rate(logp, pipe.audio_rate, pipe.model.sample_rate)
+            if pipe.input_range is not None:
+                np.maximum(x, pipe._lo, out=x)
+                np.minimum(x, pipe._hi, out=x)
             t5 = clock()
             z = enc(x)
             t6 = clock()
-            np.all(np.isfinite(z))
+            math.isfinite(z.sum(dtype=np.float64))
             row = cal(z)
             if pipe.pins is not None:
                 row = row[pipe.pins]
             t7 = clock()
             inst.calculate_levels(data)
             t8 = clock()
+            t3 -= t2 - t1   # power_sum frames again: count its framing once, in stage 2
             for k, (a, b) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5),
                                         (t5, t6), (t6, t7), (t7, t8))):
                 times[k].append(b - a)
