@@ -5,7 +5,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip install --disable-pip-version-check -q
 OUT    ?= out
 
-.PHONY: demo test bench report model clean
+.PHONY: demo test bench report crossval model clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(VENV)/.test
 
 report: $(VENV)/.test
 	$(PY) -m train report --out $(OUT)
+
+# every real song held out in turn: trains 2 presets x (songs + 1) models, ~5 min
+crossval: $(VENV)/.test
+	$(PY) -m train crossval --out $(OUT)
 
 bench: $(VENV)/.test
 	$(PY) -m train bench --out $(OUT)

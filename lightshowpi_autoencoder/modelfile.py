@@ -3,7 +3,7 @@ runtime needs to check and calibrate it). ``train/`` writes both.
 
 The JSON holds::
 
-    format            "lightshowpi-autoencoder"      format_version 1
+    format            "lightshowpi-autoencoder"      format_version 2
     feature_version   features.FEATURE_VERSION the model was trained with
     sample_rate       [Hz] the training audio's rate (the model's bin grid)
     input_size        513
@@ -12,6 +12,9 @@ The JSON holds::
                       outputs over the training frames (see levels.py)
     input_range       {"min": [513], "max": [513]} log10 power seen in training;
                       the runtime clips its input to it (optional)
+    shaping           {"kind": "onset-gate", ...} level shaping (shaping.py;
+                      optional, new in format 2: a format-1 plugin would
+                      ignore it, so it refuses format 2 and asks for an upgrade)
     tflite_sha256     hex digest of the .tflite bytes
     model_id          hash of both files' content (caches record it)
     training          songs (name, sha256, seconds), command, preset, seed, losses
@@ -28,7 +31,7 @@ from .errors import PluginError
 from .features import FEATURE_VERSION, N_BINS
 
 FORMAT = "lightshowpi-autoencoder"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _PACKAGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 _SOURCE_TREE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 DEFAULT_NAME = "default"
@@ -86,6 +89,15 @@ class ModelFile:
         return self.meta["calibration"]
 
     @property
+    def shaping(self):
+        """The checked shaping parameters (:mod:`shaping`), or ``None`` for plain levels."""
+        spec = self.meta.get("shaping")
+        if not spec:
+            return None
+        from .shaping import check
+        return check(spec, self.channels)
+
+    @property
     def input_range(self):
         """``(min, max)`` float32 ``(513,)`` arrays, or ``None`` when the model has none."""
         rng = self.meta.get("input_range")
@@ -136,6 +148,12 @@ def load(path: str) -> ModelFile:
     except (KeyError, TypeError, ValueError):
         raise PluginError("model metadata incomplete (channels, sample_rate, input_size, "
                           "calibration)", json_path, RETRAIN) from None
+    if meta.get("shaping"):
+        from .shaping import check
+        try:
+            check(meta["shaping"], channels)
+        except (ValueError, TypeError) as exc:
+            raise PluginError("model shaping metadata invalid (%s)" % exc, json_path, RETRAIN) from None
     if size != N_BINS or channels < 1 or rate <= 0 or not ok_cal:
         raise PluginError("model metadata inconsistent (input_size %s, channels %s, "
                           "calibration)" % (size, channels), json_path, RETRAIN)

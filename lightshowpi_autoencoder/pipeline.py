@@ -16,6 +16,7 @@ from .encoder import Encoder
 from .errors import PluginError
 from .levels import Calibration, Mapping, encoder_width, pin_mapping
 from .modelfile import ModelFile
+from .shaping import OnsetGate
 
 
 class ChunkPipeline:
@@ -48,6 +49,9 @@ class ChunkPipeline:
         self.engine = engine
         self.encoder = Encoder(model, backend)
         self.calibration = Calibration(model.calibration["mean"], model.calibration["std"])
+        # a model with a shaping stage makes its own ON/OFF levels (see shaping.py)
+        self.gate = (OnsetGate(model.shaping, model.calibration["mean"], model.calibration["std"])
+                     if model.shaping is not None else None)
         self.pins = pin_mapping(num_bins, custom_channel_mapping)
         self.input_range = model.input_range
         if self.input_range is not None:
@@ -75,7 +79,11 @@ class ChunkPipeline:
         if not math.isfinite(z.sum(dtype=np.float64)):
             raise PluginError("model gave non-finite channel values", self.model.path,
                               "retrain or replace the model (python -m train fit)")
-        row = self.calibration(z)
+        if self.gate is None:
+            row = self.calibration(z)
+        else:
+            frames = (data.size if isinstance(data, np.ndarray) else len(data) // 2) // self.channels
+            row = self.gate(x, z, frames / self.audio_rate)
         return row if self.pins is None else row[self.pins]
 
     def song(self, pcm: np.ndarray, chunk_size: int) -> np.ndarray:

@@ -103,14 +103,42 @@ def test_model_records_what_the_runtime_needs(fitted):
     assert meta["training"]["command"].startswith("python -m train fit")
 
 
-def test_calibration_puts_training_levels_on_lightshowpi_scale(fitted):
-    model = modelfile.load(fitted[0])
+@pytest.fixture(scope="module")
+def fitted_seed(tmp_path_factory):
+    """The seed preset (no shaping stage) on the bundled sample, 2 epochs."""
+    stem = str(tmp_path_factory.mktemp("fit_seed") / "model")
+    assert main(["fit", SAMPLE, "--out", stem, "--preset", "seed", "--epochs", "2", "--quiet",
+                 "--cache-dir", str(tmp_path_factory.mktemp("cache"))]) == 0
+    return stem
+
+
+def test_calibration_puts_training_levels_on_lightshowpi_scale(fitted_seed):
+    model = modelfile.load(fitted_seed)
+    assert model.shaping is None
     from train.audio import decode
     pcm, rate = decode(SAMPLE)
     rows = ChunkPipeline(model, 8, 0, rate, 2).song(pcm, 2048)
     live = rows[rows.any(axis=1)]
     assert np.allclose(live.mean(axis=0), 12.0, atol=0.3)
     assert np.allclose(live.std(axis=0), 1.5, atol=0.3)
+
+
+def test_default_preset_exports_the_onset_gate(fitted):
+    """The shipped preset's levels are two clearly separated values around LightShowPi's
+    first-play switching line (12 + 0.125 * 1.5), and every channel lights on the sample."""
+    from lightshowpi_autoencoder import shaping
+    model = modelfile.load(fitted[0])
+    assert model.shaping is not None and model.meta["shaping"]["kind"] == shaping.KIND
+    from train.audio import decode
+    pcm, rate = decode(SAMPLE)
+    rows = ChunkPipeline(model, 8, 0, rate, 2).song(pcm, 2048)
+    live = rows[rows.any(axis=1)]
+    line = 12 + 0.125 * 1.5
+    on = live > line
+    assert np.all(np.abs(live[on] - shaping.ON_LEVEL) < 1e-3)
+    assert np.all(np.abs(live[~on] - shaping.OFF_LEVEL) < 1e-3)
+    assert on.any(axis=0).all(), on.mean(axis=0)
+    assert 0.02 < on.mean() < 0.6
 
 
 def test_seed_preset_is_the_2018_post():

@@ -1,4 +1,4 @@
-"""``python -m train COMMAND``: fit, evaluate, plot, preview, report, bench.
+"""``python -m train COMMAND``: fit, evaluate, plot, preview, report, crossval, bench.
 
 Each command lives in its own module, which provides ``add_arguments(parser)``
 and ``run(args) -> int``; modules are imported only when their command runs,
@@ -18,6 +18,7 @@ COMMANDS = {
     "plot": ("train.plots", "draw a song's spectrogram, reconstruction and channel activations"),
     "preview": ("train.preview", "see the light show of a song: encoder vs LightShowPi's buckets"),
     "report": ("train.report", "show-quality table for many songs and methods"),
+    "crossval": ("train.crossval", "show-quality table with every song held out (trains per fold)"),
     "bench": ("train.bench", "runtime and training benchmarks as a markdown table"),
 }
 

@@ -115,6 +115,9 @@ def run(args: argparse.Namespace) -> int:
                  else round(val_loss, 6)},
         "channel_centroids_hz": None if centroids is None else [round(float(c), 1) for c in centroids],
     }}
+    if est.config.shaping:
+        from lightshowpi_autoencoder import shaping
+        info["shaping"] = dict(shaping.DEFAULTS, kind=shaping.KIND)
     model = export.export(args.out, layers, X, args.sample_rate, info)
     if not args.no_estimator:
         est.save(estimator_dir(args.out))

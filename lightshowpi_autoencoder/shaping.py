@@ -1,0 +1,132 @@
+"""Level shaping: turn encoder channels into calm, rhythmic lights (the "onset gate").
+
+LightShowPi switches a light when its level is above the channel's mean plus
+a small part of its std. Fed a continuous signal that hovers around that line,
+the lights flicker (ON for one 46 ms chunk) and, when every channel follows
+loudness, they all flicker together. The onset gate decides *when* and *which*
+lights start and hands LightShowPi two clearly separated levels:
+
+* **When** -- a causal onset detector on the model's own input: the spectral
+  flux ``s = mean_k max(x_t[k] - x_{t-1}[k], 0)`` [log10 power] of the
+  513-bin frame fires when it exceeds its running mean plus ``threshold_sd``
+  running standard deviations (exponential window of ``window_s`` seconds),
+  at most once per ``gap_s`` seconds.
+* **Which** -- at an onset, the ``picks`` channels whose standardised encoder
+  activation rose most since the previous chunk light up, plus a bonus of
+  ``fairness_per_s`` per second a channel has been dark, so every channel
+  plays a part in every song (a learned unit that rarely wins would be a
+  dead light).
+* **How long** -- a lit channel stays ON for at least ``hold_s`` seconds
+  (rounded up to whole chunks; 3 chunks of 2048 at 44.1 kHz, 2 of 4096), so
+  no flash is shorter than LightShowPi's eye-visible 0.1 s.
+
+Levels: ON = 12 + 2 * 1.5 = 15, OFF = 12 - 0.5 * 1.5 = 11.25, both plus
+``1e-4 * min(s, 1)`` so no channel is ever exactly constant (LightShowPi divides
+by a channel's std). On LightShowPi's first-play scale (mean 12, std 1.5) and
+on its cached per-song statistics alike, ON is above the switching line and OFF
+below it whenever a channel is ON less than ~90 % of the time (it is ~10 %).
+
+All durations are in seconds, so one model gives the same show at chunk 2048
+(original LightShowPi) and 4096 (Neo), 44.1 or 48 kHz. State lives in one
+:class:`OnsetGate` per song (LightShowPi makes one FFT object per song).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Mapping
+
+import numpy as np
+
+from .levels import HOST_MEAN, HOST_STD
+
+KIND = "onset-gate"
+#: defaults of the shipped model (chosen on held-out songs: README, "Show quality")
+DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.12, "gap_s": 0.08, "window_s": 2.0,
+                              "threshold_sd": 0.5, "fairness_per_s": 4.0}
+ON_LEVEL = HOST_MEAN + 2.0 * HOST_STD
+OFF_LEVEL = HOST_MEAN - 0.5 * HOST_STD
+JITTER = 1e-4
+
+
+def check(spec: Any, channels: int) -> Dict[str, float]:
+    """Validate a model's ``shaping`` metadata; returns the full parameter dict.
+
+    :raises ValueError: with what is wrong (the caller names the file).
+    """
+    if not isinstance(spec, Mapping) or spec.get("kind") != KIND:
+        raise ValueError("shaping kind must be %r" % KIND)
+    params = dict(DEFAULTS)
+    for key in DEFAULTS:
+        if key in spec:
+            params[key] = float(spec[key])
+    if not (1 <= params["picks"] <= channels) or params["picks"] != int(params["picks"]):
+        raise ValueError("shaping picks must be a whole number in 1..%d" % channels)
+    for key in ("hold_s", "window_s"):
+        if not params[key] > 0:
+            raise ValueError("shaping %s must be > 0" % key)
+    for key in ("gap_s", "threshold_sd", "fairness_per_s"):
+        if not (params[key] >= 0 and math.isfinite(params[key])):
+            raise ValueError("shaping %s must be >= 0" % key)
+    return params
+
+
+class OnsetGate:
+    """Per-song state of the onset gate.
+
+    :param params: from :func:`check`.
+    :param mean, std: the encoder's training activation statistics ``(channels,)``.
+    """
+
+    def __init__(self, params: Mapping[str, float], mean: np.ndarray, std: np.ndarray) -> None:
+        self.picks = int(params["picks"])
+        self.hold_s = float(params["hold_s"])
+        self.gap_s = float(params["gap_s"])
+        self.window_s = float(params["window_s"])
+        self.threshold_sd = float(params["threshold_sd"])
+        self.fairness = float(params["fairness_per_s"])
+        self._mean = np.asarray(mean, dtype=np.float32)
+        self._scale = (np.float32(1.0) / np.asarray(std, dtype=np.float32)).astype(np.float32)
+        n = self._mean.shape[0]
+        self._x = None                        # previous input frame (513,)
+        self._z = np.zeros(n, np.float32)     # previous standardised activations
+        self._m1 = self._m2 = 0.0             # running mean / mean square of the flux
+        self._now = 0.0                       # song time [s] at the start of this chunk
+        self._last_onset = -math.inf          # [s]
+        self._off_until = np.zeros(n)         # [s] a channel is ON while now < off_until
+        self._lit_at = np.zeros(n)            # [s] when each channel last lit
+        self._levels = np.empty(n, np.float32)
+
+    def __call__(self, x: np.ndarray, z: np.ndarray, seconds: float) -> np.ndarray:
+        """One chunk: input frame ``x`` ``(513,)``, activations ``z`` ``(channels,)``,
+        chunk length ``seconds`` [s] -> float32 levels ``(channels,)``."""
+        prev = self._x
+        self._x = x
+        if prev is None:
+            flux = 0.0
+        else:
+            d = x - prev
+            flux = float(np.maximum(d, 0.0, out=d).sum()) / d.shape[0]
+        zs = (z - self._mean) * self._scale
+        rise = zs - self._z
+        self._z = zs
+        now = self._now
+        m1, m2 = self._m1, self._m2
+        if (flux > m1 + self.threshold_sd * math.sqrt(max(m2 - m1 * m1, 0.0))
+                and now - self._last_onset >= self.gap_s - 1e-9):
+            self._last_onset = now
+            score = rise + self.fairness * (now - self._lit_at)
+            pick = np.argpartition(-score, self.picks - 1)[: self.picks]
+            # whole chunks: a hold of 0.12 s at 46.4 ms chunks is 3 chunks (139 ms)
+            self._off_until[pick] = now + math.ceil(self.hold_s / seconds - 1e-9) * seconds
+            self._lit_at[pick] = now
+        a = math.exp(-seconds / self.window_s)
+        self._m1 = a * m1 + (1.0 - a) * flux
+        self._m2 = a * m2 + (1.0 - a) * flux * flux
+        out = self._levels
+        out.fill(OFF_LEVEL + JITTER * min(flux, 1.0))
+        out[self._off_until > now + 1e-9] += ON_LEVEL - OFF_LEVEL
+        self._now = now + seconds
+        return out.copy()
+
+
+__all__ = ("KIND", "DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "check", "OnsetGate")

@@ -1,0 +1,135 @@
+"""The onset gate (lightshowpi_autoencoder.shaping): when, which and how long lights go on."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from lightshowpi_autoencoder import modelfile, shaping
+from lightshowpi_autoencoder.errors import PluginError
+from lightshowpi_autoencoder.pipeline import ChunkPipeline
+
+LINE = 12 + 0.125 * 1.5     # LightShowPi's first-play switching line (mean 12, std 1.5)
+PARAMS = shaping.check({"kind": shaping.KIND}, 8)
+
+
+def _gate(channels=8, **over):
+    params = shaping.check(dict({"kind": shaping.KIND}, **over), channels)
+    return shaping.OnsetGate(params, np.zeros(channels), np.ones(channels))
+
+
+def _drive(gate, frames, acts, seconds):
+    return np.array([gate(x.astype(np.float32).copy(), z.astype(np.float32), seconds)
+                     for x, z in zip(frames, acts)])
+
+
+def _random_song(n, seed=0, channels=8):
+    rng = np.random.default_rng(seed)
+    loud = np.repeat(rng.random(n // 4 + 1) < 0.4, 4)[:n]          # bursts of 4 chunks
+    frames = rng.normal(-6, 0.2, (n, 513)) + 2.0 * loud[:, None]
+    acts = rng.normal(0, 1, (n, channels))
+    return frames, acts
+
+
+@pytest.mark.parametrize("chunk,rate", [(2048, 44100.0), (4096, 44100.0), (2048, 48000.0),
+                                        (512, 44100.0)])
+def test_no_flash_is_shorter_than_the_hold(chunk, rate):
+    seconds = chunk / rate
+    rows = _drive(_gate(), *_random_song(600), seconds)
+    on = rows > LINE
+    need = math.ceil(PARAMS["hold_s"] / seconds - 1e-9)
+    for c in range(on.shape[1]):
+        padded = np.concatenate([[False], on[:, c], [False]]).astype(int)
+        edges = np.diff(padded)
+        lengths = np.nonzero(edges == -1)[0] - np.nonzero(edges == 1)[0]
+        assert lengths.size and lengths.min() >= need, (c, lengths.min(), need)
+    assert need * seconds >= 0.1
+
+
+def test_levels_are_two_values_either_side_of_the_switching_line():
+    rows = _drive(_gate(), *_random_song(400), 2048 / 44100.0)
+    on = rows > LINE
+    assert on.any() and (~on).any()
+    assert np.all(np.abs(rows[on] - shaping.ON_LEVEL) <= 2 * shaping.JITTER)
+    assert np.all(np.abs(rows[~on] - shaping.OFF_LEVEL) <= 2 * shaping.JITTER)
+    assert shaping.OFF_LEVEL > 0                       # LightShowPi's cache keeps positives only
+    assert np.all(rows.std(axis=0) > 0)                # LightShowPi divides by each channel's std
+
+
+def test_an_onset_lights_the_channels_that_rose_most():
+    gate = _gate(fairness_per_s=0.0)
+    quiet = np.full(513, -8.0)
+    seconds = 2048 / 44100.0
+    for _ in range(50):                                # steady: no onset
+        levels = gate(quiet.copy().astype(np.float32), np.zeros(8, np.float32), seconds)
+    assert np.all(levels < LINE)
+    z = np.zeros(8, np.float32)
+    z[[2, 5]] = 3.0                                    # units 3 and 6 jump
+    levels = gate(np.full(513, -4.0, np.float32), z, seconds)
+    assert sorted(np.nonzero(levels > LINE)[0].tolist()) == [2, 5]
+
+
+def test_fairness_gives_every_channel_a_part():
+    frames, acts = _random_song(2000, seed=3)
+    acts[:, 0] += np.linspace(0, 50, len(acts))        # unit 1 always rises most
+    rows = _drive(_gate(), frames, acts, 2048 / 44100.0)
+    assert ((rows > LINE).mean(axis=0) > 0.02).all()
+
+
+def test_same_input_same_show_and_state_is_per_gate():
+    frames, acts = _random_song(300, seed=5)
+    a = _drive(_gate(), frames, acts, 0.05)
+    b = _drive(_gate(), frames, acts, 0.05)
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("spec", [{"kind": "other"}, {"kind": shaping.KIND, "picks": 0},
+                                  {"kind": shaping.KIND, "picks": 9},
+                                  {"kind": shaping.KIND, "picks": 1.5},
+                                  {"kind": shaping.KIND, "hold_s": 0},
+                                  {"kind": shaping.KIND, "gap_s": -1},
+                                  {"kind": shaping.KIND, "threshold_sd": float("nan")}, "onset"])
+def test_bad_shaping_specs_are_refused(spec):
+    with pytest.raises((ValueError, TypeError)):
+        shaping.check(spec, 8)
+
+
+def _with_meta(path, tmp_path, change):
+    tfl, js = modelfile.model_paths(path)
+    meta = json.load(open(js))
+    change(meta)
+    meta.pop("model_id", None)
+    return modelfile.save(str(tmp_path / "edited"), open(tfl, "rb").read(), meta)
+
+
+def test_model_with_bad_shaping_is_a_clear_error(make_model, tmp_path):
+    def bad(meta):
+        meta["shaping"] = {"kind": shaping.KIND, "picks": 99}
+    with pytest.raises(PluginError) as err:
+        _with_meta(make_model(), tmp_path, bad)
+    assert "shaping" in str(err.value) and "edited.json" in str(err.value)
+
+
+def test_pipeline_with_a_shaped_model(make_model, tmp_path):
+    def add(meta):
+        meta["shaping"] = {"kind": shaping.KIND}
+    model = _with_meta(make_model(), tmp_path, add)
+    assert model.meta["format_version"] == modelfile.FORMAT_VERSION
+    rng = np.random.default_rng(0)
+    pcm = (rng.normal(0, 1, (44100 * 4, 2)) * np.repeat(rng.random(88) < 0.5, 2005)[:44100 * 4, None]
+           * 8000).astype(np.int16)
+    rows = ChunkPipeline(model, 8, 0, 44100.0, 2).song(pcm, 2048)
+    live = rows[rows.any(axis=1)]
+    assert ((live > LINE) | (live < 12)).all()
+    assert (live > LINE).any()
+    # a newer format than the plugin reads is refused with an upgrade hint
+    def future(meta):
+        meta["shaping"] = {"kind": shaping.KIND}
+    newer = _with_meta(make_model(), tmp_path, future)
+    js = modelfile.model_paths(newer.path)[1]
+    meta = json.load(open(js))
+    meta["format_version"] = modelfile.FORMAT_VERSION + 1
+    meta["model_id"] = modelfile.content_id(newer.tflite, meta)
+    json.dump(meta, open(js, "w"))
+    with pytest.raises(PluginError, match="upgrade"):
+        modelfile.load(newer.path)
