@@ -35,7 +35,7 @@ bench: $(VENV)/.test
 
 # rebuild the shipped default model from ../shared/music (see README)
 model: $(VENV)/.test
-	$(PY) -m train fit ../shared/music --preset default --holdout 2 --out models/default
+	$(PY) -m train fit ../shared/music --preset default --out models/default
 
 clean:
 	rm -rf $(VENV) $(OUT) build *.egg-info

@@ -50,7 +50,7 @@ class ChunkPipeline:
         self.encoder = Encoder(model, backend)
         self.calibration = Calibration(model.calibration["mean"], model.calibration["std"])
         # a model with a shaping stage makes its own ON/OFF levels (see shaping.py)
-        self.gate = (OnsetGate(model.shaping, model.calibration["mean"], model.calibration["std"])
+        self.gate = (OnsetGate(model.shaping, model.calibration["std"])
                      if model.shaping is not None else None)
         self.pins = pin_mapping(num_bins, custom_channel_mapping)
         self.input_range = model.input_range

@@ -6,11 +6,16 @@ the lights flicker (ON for one 46 ms chunk) and, when every channel follows
 loudness, they all flicker together. The onset gate decides *when* and *which*
 lights start and hands LightShowPi two clearly separated levels:
 
-* **When** -- a causal onset detector on the model's own input: the spectral
-  flux ``s = mean_k max(x_t[k] - x_{t-1}[k], 0)`` [log10 power] of the
-  513-bin frame fires when it exceeds its running mean plus ``threshold_sd``
-  running standard deviations (exponential window of ``window_s`` seconds),
-  at most once per ``gap_s`` seconds.
+* **When** -- a causal onset detector on the model's own input: the 513-bin
+  log10 power frame is averaged into bands ``bands_per_octave`` wide (at least
+  one bin each; 0 = every bin), and the band flux ``s = mean_b max(x_t[b] -
+  x_{t-1}[b], 0)`` [log10 power] fires when it exceeds both ``min_flux`` and
+  its running mean plus ``threshold_sd`` running standard deviations
+  (exponential window of ``window_s`` seconds), at most once per ``gap_s``
+  seconds. Bands keep the noise of single bins (a pad, a cymbal) from
+  reading as onsets; ``min_flux`` (0.2 = a 2 dB rise averaged over the bands)
+  keeps a steady drone dark instead of letting the adaptive threshold sink to
+  its noise.
 * **Which** -- at an onset, the ``picks`` channels whose standardised encoder
   activation rose most since the previous chunk light up, plus a bonus of
   ``fairness_per_s`` per second a channel has been dark, so every channel
@@ -42,7 +47,8 @@ from .levels import HOST_MEAN, HOST_STD
 KIND = "onset-gate"
 #: defaults of the shipped model (chosen on held-out songs: README, "Show quality")
 DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.12, "gap_s": 0.08, "window_s": 2.0,
-                              "threshold_sd": 0.5, "fairness_per_s": 4.0}
+                              "threshold_sd": 0.5, "min_flux": 0.2, "bands_per_octave": 6.0,
+                              "fairness_per_s": 4.0}
 ON_LEVEL = HOST_MEAN + 2.0 * HOST_STD
 OFF_LEVEL = HOST_MEAN - 0.5 * HOST_STD
 JITTER = 1e-4
@@ -64,41 +70,58 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
     for key in ("hold_s", "window_s"):
         if not params[key] > 0:
             raise ValueError("shaping %s must be > 0" % key)
-    for key in ("gap_s", "threshold_sd", "fairness_per_s"):
+    for key in ("gap_s", "threshold_sd", "min_flux", "bands_per_octave", "fairness_per_s"):
         if not (params[key] >= 0 and math.isfinite(params[key])):
             raise ValueError("shaping %s must be >= 0" % key)
     return params
+
+
+def _band_starts(per_octave: float):
+    """``(starts, 1/count)`` grouping bins 1..512 into bands ``per_octave`` wide on a log
+    axis (at least one bin each); ``None`` for per-bin flux (``per_octave`` 0)."""
+    if per_octave <= 0:
+        return None
+    n = 512
+    edges = np.unique(np.round(2.0 ** np.arange(0, np.log2(n) + 1e-9, 1.0 / per_octave)).astype(int))
+    starts = edges[edges < n]
+    counts = np.diff(np.append(starts, n + 1))
+    return starts.astype(np.intp), (1.0 / counts).astype(np.float32)
 
 
 class OnsetGate:
     """Per-song state of the onset gate.
 
     :param params: from :func:`check`.
-    :param mean, std: the encoder's training activation statistics ``(channels,)``.
+    :param std: the encoder's training activation std ``(channels,)``: rises are
+        compared in these units, so a unit with a small range is not at a disadvantage.
     """
 
-    def __init__(self, params: Mapping[str, float], mean: np.ndarray, std: np.ndarray) -> None:
+    def __init__(self, params: Mapping[str, float], std: np.ndarray) -> None:
         self.picks = int(params["picks"])
         self.hold_s = float(params["hold_s"])
         self.gap_s = float(params["gap_s"])
         self.window_s = float(params["window_s"])
         self.threshold_sd = float(params["threshold_sd"])
         self.fairness = float(params["fairness_per_s"])
-        self._mean = np.asarray(mean, dtype=np.float32)
+        self.min_flux = float(params["min_flux"])
+        self._bands = _band_starts(float(params["bands_per_octave"]))
         self._scale = (np.float32(1.0) / np.asarray(std, dtype=np.float32)).astype(np.float32)
-        n = self._mean.shape[0]
+        n = self._scale.shape[0]
         self._x = None                        # previous input frame (513,)
-        self._z = np.zeros(n, np.float32)     # previous standardised activations
+        self._z = None                        # previous activations (channels,)
         self._m1 = self._m2 = 0.0             # running mean / mean square of the flux
         self._now = 0.0                       # song time [s] at the start of this chunk
         self._last_onset = -math.inf          # [s]
         self._off_until = np.zeros(n)         # [s] a channel is ON while now < off_until
         self._lit_at = np.zeros(n)            # [s] when each channel last lit
-        self._levels = np.empty(n, np.float32)
+        self._seconds, self._a = -1.0, 0.0    # chunk length [s] and its window decay
 
     def __call__(self, x: np.ndarray, z: np.ndarray, seconds: float) -> np.ndarray:
         """One chunk: input frame ``x`` ``(513,)``, activations ``z`` ``(channels,)``,
         chunk length ``seconds`` [s] -> float32 levels ``(channels,)``."""
+        if self._bands is not None:
+            starts, inv_counts = self._bands
+            x = np.add.reduceat(x, starts) * inv_counts     # mean log power per band
         prev = self._x
         self._x = x
         if prev is None:
@@ -106,27 +129,29 @@ class OnsetGate:
         else:
             d = x - prev
             flux = float(np.maximum(d, 0.0, out=d).sum()) / d.shape[0]
-        zs = (z - self._mean) * self._scale
-        rise = zs - self._z
-        self._z = zs
+        z_prev = self._z
+        self._z = z
         now = self._now
         m1, m2 = self._m1, self._m2
-        if (flux > m1 + self.threshold_sd * math.sqrt(max(m2 - m1 * m1, 0.0))
+        if (flux > max(m1 + self.threshold_sd * math.sqrt(max(m2 - m1 * m1, 0.0)), self.min_flux)
                 and now - self._last_onset >= self.gap_s - 1e-9):
             self._last_onset = now
+            # rise of the standardised activations (the training mean cancels out)
+            rise = (z - z_prev) * self._scale if z_prev is not None else np.zeros_like(self._scale)
             score = rise + self.fairness * (now - self._lit_at)
             pick = np.argpartition(-score, self.picks - 1)[: self.picks]
             # whole chunks: a hold of 0.12 s at 46.4 ms chunks is 3 chunks (139 ms)
             self._off_until[pick] = now + math.ceil(self.hold_s / seconds - 1e-9) * seconds
             self._lit_at[pick] = now
-        a = math.exp(-seconds / self.window_s)
+        if seconds != self._seconds:
+            self._seconds, self._a = seconds, math.exp(-seconds / self.window_s)
+        a = self._a
         self._m1 = a * m1 + (1.0 - a) * flux
         self._m2 = a * m2 + (1.0 - a) * flux * flux
-        out = self._levels
-        out.fill(OFF_LEVEL + JITTER * min(flux, 1.0))
-        out[self._off_until > now + 1e-9] += ON_LEVEL - OFF_LEVEL
         self._now = now + seconds
-        return out.copy()
+        jitter = JITTER * min(flux, 1.0)
+        return np.where(self._off_until > now + 1e-9, np.float32(ON_LEVEL + jitter),
+                        np.float32(OFF_LEVEL + jitter))
 
 
 __all__ = ("KIND", "DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "check", "OnsetGate")

@@ -15,7 +15,7 @@ PARAMS = shaping.check({"kind": shaping.KIND}, 8)
 
 def _gate(channels=8, **over):
     params = shaping.check(dict({"kind": shaping.KIND}, **over), channels)
-    return shaping.OnsetGate(params, np.zeros(channels), np.ones(channels))
+    return shaping.OnsetGate(params, np.ones(channels))
 
 
 def _drive(gate, frames, acts, seconds):
@@ -133,3 +133,15 @@ def test_pipeline_with_a_shaped_model(make_model, tmp_path):
     json.dump(meta, open(js, "w"))
     with pytest.raises(PluginError, match="upgrade"):
         modelfile.load(newer.path)
+
+
+def test_a_steady_noisy_drone_stays_dark():
+    """Bin-level noise of a steady sound must not read as onsets (bands + min_flux);
+    per-bin flux with a purely adaptive threshold lights it up."""
+    rng = np.random.default_rng(7)
+    frames = rng.normal(-6, 0.3, (400, 513))
+    acts = rng.normal(0, 1, (400, 8))
+    rows = _drive(_gate(), frames, acts, 2048 / 44100.0)
+    assert not (rows[1:] > LINE).any()
+    naive = _drive(_gate(bands_per_octave=0, min_flux=0), frames, acts, 2048 / 44100.0)
+    assert (naive > LINE).mean() > 0.02

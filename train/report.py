@@ -71,6 +71,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="add N synthetic songs with exact onsets and sections (default 4)")
     p.add_argument("--section-seconds", type=int, default=6,
                    help="length of each synthetic section [s] (default 6)")
+    p.add_argument("--synthetic-seed", type=int, default=0,
+                   help="seed of the first synthetic song (default 0)")
     p.add_argument("--methods", default="encoder,buckets,pca",
                    help="comma-separated subset of encoder,buckets,pca (default: all)")
     preview.add_show_arguments(p)
@@ -104,7 +106,8 @@ def _load(args, model_rate: float) -> List[_Entry]:
             log.warning("skipping %s: silent", path)
             continue
         entries.append(_Entry(song, "real", file_sha256(path)))
-    for seed in range(args.synthetic):
+    first = getattr(args, "synthetic_seed", 0)
+    for seed in range(first, first + args.synthetic):
         s = make_song(seed, section_seconds=args.section_seconds)
         entries.append(_Entry(preview.Song(s.name, s.pcm, s.rate, s.onsets, "exact",
                                            s.second_labels()), "synthetic"))
