@@ -26,10 +26,11 @@ lights start and hands LightShowPi two clearly separated levels:
   no flash is shorter than LightShowPi's eye-visible 0.1 s.
 
 Levels: ON = 12 + 2 * 1.5 = 15, OFF = 12 - 0.5 * 1.5 = 11.25, both plus
-``1e-4 * min(s, 1)`` so no channel is ever exactly constant (LightShowPi divides
-by a channel's std). On LightShowPi's first-play scale (mean 12, std 1.5) and
-on its cached per-song statistics alike, ON is above the switching line and OFF
-below it whenever a channel is ON less than ~90 % of the time (it is ~10 %).
+``SLOW_DEPTH`` (0.05) times the activation averaged over ``SLOW_S`` (1 s), so no
+channel is ever exactly constant (LightShowPi divides by a channel's std). On
+LightShowPi's first-play scale (mean 12, std 1.5) and on its cached per-song
+statistics alike, ON is above the switching line and OFF below it whenever a
+channel is ON between ~1 % and ~90 % of the time (it is ~10 %).
 
 All durations are in seconds, so one model gives the same show at chunk 2048
 (original LightShowPi) and 4096 (Neo), 44.1 or 48 kHz. State lives in one
@@ -38,10 +39,11 @@ All durations are in seconds, so one model gives the same show at chunk 2048
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 
+from .features import N_BINS
 from .levels import HOST_MEAN, HOST_STD
 
 KIND = "onset-gate"
@@ -51,7 +53,14 @@ DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.12, "gap_s": 0.08, "window
                               "fairness_per_s": 4.0}
 ON_LEVEL = HOST_MEAN + 2.0 * HOST_STD
 OFF_LEVEL = HOST_MEAN - 0.5 * HOST_STD
-JITTER = 1e-4
+#: the OFF level carries the activations averaged over SLOW_S seconds, SLOW_DEPTH deep
+#: (tanh units are in (-1, 1), so +-0.05 level): far below the ON step, so it never
+#: switches a light that has ON periods, but a channel the gate never lights in a song is
+#: not constant (LightShowPi divides by its std) and follows the music's slow changes
+#: calmly instead of amplifying noise
+SLOW_S = 1.0
+SLOW_DEPTH = 0.05
+SLOW_EVERY = 4
 
 
 def check(spec: Any, channels: int) -> Dict[str, float]:
@@ -76,16 +85,19 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
     return params
 
 
-def _band_starts(per_octave: float):
-    """``(starts, 1/count)`` grouping bins 1..512 into bands ``per_octave`` wide on a log
-    axis (at least one bin each); ``None`` for per-bin flux (``per_octave`` 0)."""
+def band_matrix(per_octave: float) -> Optional[np.ndarray]:
+    """float32 ``(bands, 513)`` averaging bins 1..512 into bands ``per_octave`` wide on a
+    log-frequency axis (at least one bin each; bin 0, DC, left out); ``None`` for per-bin
+    flux (``per_octave`` 0)."""
     if per_octave <= 0:
         return None
-    n = 512
+    n = N_BINS - 1
     edges = np.unique(np.round(2.0 ** np.arange(0, np.log2(n) + 1e-9, 1.0 / per_octave)).astype(int))
-    starts = edges[edges < n]
-    counts = np.diff(np.append(starts, n + 1))
-    return starts.astype(np.intp), (1.0 / counts).astype(np.float32)
+    starts = list(edges[edges < n]) + [N_BINS]
+    m = np.zeros((len(starts) - 1, N_BINS), np.float32)
+    for b, (lo, hi) in enumerate(zip(starts[:-1], starts[1:])):
+        m[b, lo:hi] = 1.0 / (hi - lo)
+    return m
 
 
 class OnsetGate:
@@ -104,24 +116,29 @@ class OnsetGate:
         self.threshold_sd = float(params["threshold_sd"])
         self.fairness = float(params["fairness_per_s"])
         self.min_flux = float(params["min_flux"])
-        self._bands = _band_starts(float(params["bands_per_octave"]))
+        self._bands = band_matrix(float(params["bands_per_octave"]))
         self._scale = (np.float32(1.0) / np.asarray(std, dtype=np.float32)).astype(np.float32)
         n = self._scale.shape[0]
-        self._x = None                        # previous input frame (513,)
+        self._x = None                        # previous band (or bin) log powers
         self._z = None                        # previous activations (channels,)
+        self._slow = np.zeros(n, np.float32)  # activations averaged over ~SLOW_S
         self._m1 = self._m2 = 0.0             # running mean / mean square of the flux
         self._now = 0.0                       # song time [s] at the start of this chunk
         self._last_onset = -math.inf          # [s]
         self._off_until = np.zeros(n)         # [s] a channel is ON while now < off_until
         self._lit_at = np.zeros(n)            # [s] when each channel last lit
-        self._seconds, self._a = -1.0, 0.0    # chunk length [s] and its window decay
+        self._next_off = math.inf             # [s] the next time a lit channel goes dark
+        self._base = np.full(n, OFF_LEVEL, np.float32)
+        self._out = self._base.copy()         # levels until the next change
+        self._chunks = 0                      # chunks since the slow average moved
+        self._seconds = -1.0                  # chunk length [s] the decays below are for
+        self._a = self._slow_a = 0.0
 
     def __call__(self, x: np.ndarray, z: np.ndarray, seconds: float) -> np.ndarray:
-        """One chunk: input frame ``x`` ``(513,)``, activations ``z`` ``(channels,)``,
-        chunk length ``seconds`` [s] -> float32 levels ``(channels,)``."""
+        """One chunk: input frame ``x`` ``(513,)`` [log10 power], activations ``z``
+        ``(channels,)``, chunk length ``seconds`` [s] -> float32 levels ``(channels,)``."""
         if self._bands is not None:
-            starts, inv_counts = self._bands
-            x = np.add.reduceat(x, starts) * inv_counts     # mean log power per band
+            x = np.dot(self._bands, x)                    # mean log power per band
         prev = self._x
         self._x = x
         if prev is None:
@@ -129,10 +146,15 @@ class OnsetGate:
         else:
             d = x - prev
             flux = float(np.maximum(d, 0.0, out=d).sum()) / d.shape[0]
+        if seconds != self._seconds:
+            self._seconds = seconds
+            self._a = math.exp(-seconds / self.window_s)
+            self._slow_a = math.exp(-SLOW_EVERY * seconds / SLOW_S)
         z_prev = self._z
         self._z = z
         now = self._now
         m1, m2 = self._m1, self._m2
+        changed = now >= self._next_off - 1e-9
         if (flux > max(m1 + self.threshold_sd * math.sqrt(max(m2 - m1 * m1, 0.0)), self.min_flux)
                 and now - self._last_onset >= self.gap_s - 1e-9):
             self._last_onset = now
@@ -143,15 +165,26 @@ class OnsetGate:
             # whole chunks: a hold of 0.12 s at 46.4 ms chunks is 3 chunks (139 ms)
             self._off_until[pick] = now + math.ceil(self.hold_s / seconds - 1e-9) * seconds
             self._lit_at[pick] = now
-        if seconds != self._seconds:
-            self._seconds, self._a = seconds, math.exp(-seconds / self.window_s)
+            changed = True
+        if changed:
+            on = self._off_until > now + 1e-9
+            self._base = np.where(on, np.float32(ON_LEVEL), np.float32(OFF_LEVEL))
+            self._next_off = float(self._off_until[on].min()) if on.any() else math.inf
         a = self._a
         self._m1 = a * m1 + (1.0 - a) * flux
         self._m2 = a * m2 + (1.0 - a) * flux * flux
         self._now = now + seconds
-        jitter = JITTER * min(flux, 1.0)
-        return np.where(self._off_until > now + 1e-9, np.float32(ON_LEVEL + jitter),
-                        np.float32(OFF_LEVEL + jitter))
+        self._chunks += 1
+        if self._chunks >= SLOW_EVERY:
+            # the slow average moves little per chunk: updating it every few chunks keeps
+            # the per-chunk cost down (measured in python -m train bench)
+            self._chunks = 0
+            self._slow += (1.0 - self._slow_a) * (z - self._slow)
+            changed = True
+        if changed:
+            self._out = self._base + SLOW_DEPTH * self._slow
+        return self._out.copy()
 
 
-__all__ = ("KIND", "DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "check", "OnsetGate")
+__all__ = ("KIND", "DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "SLOW_S", "SLOW_DEPTH", "check",
+           "band_matrix", "OnsetGate")

@@ -44,7 +44,9 @@ def test_level_of_stationary_signal_does_not_depend_on_chunk_length():
 def test_frame_rule():
     assert F.frame_starts(1024) == (0,)
     assert F.frame_starts(2048) == (0, 512, 1024)
-    assert F.frame_starts(4096)[-1] == 3072
+    assert F.frame_starts(3584) == (0, 512, 1024, 1536, 2048, 2560)   # < 4096: hop 512
+    assert F.frame_starts(4096) == (0, 1024, 2048, 3072)             # >= 4096: hop 1024
+    assert F.frame_starts(5000) == (0, 1024, 2048, 3072, 3976)
     assert F.frame_starts(1500) == (0, 476)           # last frame ends exactly at the chunk's end
     assert F.frame_starts(700) == (0,)
 

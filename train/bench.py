@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import datetime
 import gc
 import json
@@ -646,6 +647,9 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, float]]:
     from lightshowpi_autoencoder import features as F
     pipe = inst.pipeline
     enc, cal = pipe.encoder, pipe.calibration
+    # the model's onset gate has per-song state: a copy, so the whole-call column below
+    # drives the plugin's own gate undisturbed
+    gate = copy.deepcopy(pipe.gate)
     # mirrors ChunkPipeline.__call__ and features.chunk_features stage by stage
     names = ["int16 bytes -> mono float64 (_mono_sum)",
              "analysis frames + Hann window (analysis_frames)",
@@ -653,7 +657,7 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, float]]:
              "silence test + normalise + log10 + float32",
              "rate map (to_model_rate) + clip to the training range",
              "encoder (%s: set_tensor, invoke, get_tensor)" % enc.backend,
-             "finite check + calibration + pin map",
+             "finite check + %s + pin map" % ("calibration" if gate is None else "onset gate"),
              "whole calculate_levels (host wrapper included)"]
     times: List[List[int]] = [[] for _ in names]
     clock = time.perf_counter_ns
@@ -682,7 +686,10 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, float]]:
             z = enc(x)
             t6 = clock()
             math.isfinite(z.sum(dtype=np.float64))
-            row = cal(z)
+            if gate is None:
+                row = cal(z)
+            else:
+                row = gate(x, z, mono.shape[0] / pipe.audio_rate)
             if pipe.pins is not None:
                 row = row[pipe.pins]
             t7 = clock()

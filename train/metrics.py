@@ -248,8 +248,11 @@ def onset_strength(pcm: np.ndarray, rate: float, block: int = 2048) -> Tuple[np.
     for i in range(0, n_frames, block):
         k = min(block, n_frames - i)
         seg = mono[i * F.HOP:(i + k - 1) * F.HOP + F.FRAME]
-        frames, norm = F.analysis_frames(seg)  # seg length is aligned: no tail frame
-        power = F.numpy_power(frames[:k]) / norm
+        # the detector keeps hop 512 whatever the segment length (the features switch to a
+        # longer hop for long chunks): its own strided frames, the features' window
+        w, norm = F._window(F.FRAME)
+        frames = np.lib.stride_tricks.sliding_window_view(seg, F.FRAME)[::F.HOP][:k] * w
+        power = F.numpy_power(frames) / norm
         # reduceat sums edges[j]:edges[j+1]; its last column (edges[-1]:end) is not a band
         logp[i:i + k] = np.log10(np.add.reduceat(power, edges, axis=1)[:, :-1] + F.EPS)
     if n_frames == 0:
