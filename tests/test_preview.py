@@ -147,3 +147,31 @@ def test_report_default_songs_are_the_shared_music():
     from train.data import list_songs
     assert os.path.normpath(report.MUSIC) == os.path.normpath(MUSIC)
     assert len(list_songs([report.MUSIC])) >= 1
+
+
+def test_crossval_scores_every_song_with_a_model_that_never_saw_it(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    from train.audio import decode, write_wav
+    pcm, rate = decode(SAMPLE)
+    songs = []
+    for i, (a, b) in enumerate(((0, 8), (12, 20))):
+        path = str(tmp_path / ("part%d.wav" % i))
+        write_wav(path, pcm[a * rate:b * rate], rate)
+        songs.append(path)
+    rc, out = _run(["crossval"] + songs + ["--presets", "seed,default", "--epochs", "1",
+                                            "--synthetic", "1", "--section-seconds", "2",
+                                            "--out", str(tmp_path / "cv")], capsys)
+    assert rc == 0, out.err
+    data = json.loads((tmp_path / "cv" / "crossval.json").read_text())
+    names = [s["name"] for s in data["songs"]]
+    assert names[:2] == ["part0.wav", "part1.wav"] and data["songs"][2]["kind"] == "synthetic"
+    for preset in ("seed", "default"):
+        used = data["models"][preset]
+        for name in names[:2]:
+            assert used[name]["trained_on"] == [n for n in names[:2] if n != name]
+        assert sorted(used["(synthetic songs)"]["trained_on"]) == names[:2]
+        assert len({m["model_id"] for m in used.values()}) == 3
+        for song in data["songs"]:
+            assert set(song["methods"]) == {"seed", "default", "buckets", "pca"}
+    md = (tmp_path / "cv" / "crossval.md").read_text()
+    assert "held out" in md and "| default |" in md and "| buckets |" in md

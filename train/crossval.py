@@ -68,6 +68,11 @@ def _fit(preset: str, songs: List[str], out: str, args) -> object:
     return modelfile.load(out)
 
 
+def _describe(model) -> Dict[str, object]:
+    return {"model_id": model.model_id,
+            "trained_on": [t["name"] for t in model.meta["training"]["songs"]]}
+
+
 def run(args: argparse.Namespace) -> int:
     from . import methods
     from .data import list_songs
@@ -85,17 +90,17 @@ def run(args: argparse.Namespace) -> int:
     results = [{"name": e.song.name, "kind": e.kind, "seconds": e.song.seconds,
                 "onset_source": e.song.onset_source, "music_onsets": int(len(e.song.onsets)),
                 "methods": {}} for e in entries]
-    models: Dict[str, Dict[str, str]] = {}
+    models: Dict[str, Dict[str, Dict[str, object]]] = {}
     with tempfile.TemporaryDirectory(prefix="crossval-") as tmp:
         for preset in presets:
             models[preset] = {}
             everything = _fit(preset, real_paths, os.path.join(tmp, preset + "-all"), args)
-            models[preset]["(synthetic songs)"] = everything.model_id
+            models[preset]["(synthetic songs)"] = _describe(everything)
             for e, r in zip(entries, results):
                 if e.kind == "real":
                     others = [p for p in real_paths if p != by_path.get(e.song.name)]
                     model = _fit(preset, others, os.path.join(tmp, "%s-%d" % (preset, len(models[preset]))), args)
-                    models[preset][e.song.name] = model.model_id
+                    models[preset][e.song.name] = _describe(model)
                 else:
                     model = everything
                 shows = preview.compute(e.song, settings, model, None, ["encoder"])
@@ -135,14 +140,7 @@ def _markdown(out: Dict) -> str:
              "Generated %s by `%s`. Real songs: each scored by a model trained on the other real "
              "songs; synthetic songs: by a model trained on all real songs. Columns as in "
              "`python -m train report` (see its legend)." % (out["generated"], out["command"]), ""]
-    for kind, title in (("real", "real songs, held out (onsets: detector)"),
-                        ("synthetic", "synthetic songs (onsets: exact)")):
-        group = out["means_by_kind"].get(kind)
-        if group:
-            n = next(iter(group.values()))["songs"]
-            lines += ["## Mean over %d %s" % (n, title), ""]
-            lines += report._md_table(group, kind == "synthetic", stuck_count=True)
-            lines.append("")
+    lines += report.kind_tables(out["means_by_kind"], "##", "real songs, held out (onsets: detector)")
     lines += ["Most stuck channels on any one song: " + ", ".join(
         "%s %d" % kv for kv in out["worst_stuck"].items()), "", GOALS, "", "## Per song", ""]
     for r in out["songs"]:

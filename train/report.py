@@ -157,6 +157,19 @@ def _md_table(rows: Dict[str, Dict], sections: bool, stuck_count: bool = False) 
     return lines
 
 
+def kind_tables(means_by_kind: Dict[str, Dict], heading: str, real_title: str) -> List[str]:
+    """Markdown: one mean table per kind of song (real, then synthetic with sections)."""
+    lines: List[str] = []
+    for kind, title in (("real", real_title), ("synthetic", "synthetic songs (onsets: exact)")):
+        group = means_by_kind.get(kind)
+        if group:
+            n = next(iter(group.values()))["songs"]
+            lines += ["%s Mean over %d %s" % (heading, n, title), ""]
+            lines += _md_table(group, kind == "synthetic", stuck_count=True)
+            lines.append("")
+    return lines
+
+
 def write_markdown(path: str, report: Dict) -> None:
     s = report["settings"]
     names = report["methods"]
@@ -170,14 +183,7 @@ def write_markdown(path: str, report: Dict) -> None:
                        stuck_count=True)
     lines += ["", "Sections accuracy is averaged over the synthetic songs only; the other columns "
               "over all songs.", ""]
-    for kind, title in (("real", "real songs (onsets: detector)"),
-                        ("synthetic", "synthetic songs (onsets: exact)")):
-        group = report["means_by_kind"].get(kind)
-        if group:
-            n = next(iter(group.values()))["songs"]
-            lines += ["### Mean over %d %s" % (n, title), ""]
-            lines += _md_table(group, kind == "synthetic", stuck_count=True)
-            lines.append("")
+    lines += kind_tables(report["means_by_kind"], "###", "real songs (onsets: detector)")
     lines += ["## Per song", ""]
     for r in report["songs"]:
         mark = " †" if r.get("in_encoder_training") else ""
