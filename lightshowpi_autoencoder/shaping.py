@@ -26,7 +26,7 @@ lights start and hands LightShowPi two clearly separated levels:
   no flash is shorter than LightShowPi's eye-visible 0.1 s.
 
 Levels: ON = 12 + 2 * 1.5 = 15, OFF = 12 - 0.5 * 1.5 = 11.25, both plus
-``SLOW_DEPTH`` (0.05) times the activation averaged over ``SLOW_S`` (1 s), so no
+``slow_depth`` (0.15) times the activation averaged over ``SLOW_S`` (1 s), so no
 channel is ever exactly constant (LightShowPi divides by a channel's std). On
 LightShowPi's first-play scale (mean 12, std 1.5) and on its cached per-song
 statistics alike, ON is above the switching line and OFF below it whenever a
@@ -50,16 +50,19 @@ KIND = "onset-gate"
 #: defaults of the shipped model (chosen on held-out songs: README, "Show quality")
 DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.12, "gap_s": 0.08, "window_s": 2.0,
                               "threshold_sd": 0.5, "min_flux": 0.2, "bands_per_octave": 6.0,
-                              "fairness_per_s": 4.0}
+                              "fairness_per_s": 4.0, "slow_depth": 0.15, "long_chunk_s": 0.064}
+#: what changes for chunks of at least ``long_chunk_s`` seconds (Neo's 4096 frames, 93 ms):
+#: fewer, blurrier rows, in which a run of fast hits reads as steady flux; the adaptive
+#: threshold then hides them, and dark channels would win every onset on fairness alone
+LONG_DEFAULTS: Dict[str, float] = {"threshold_sd": 0.0, "fairness_per_s": 1.0}
 ON_LEVEL = HOST_MEAN + 2.0 * HOST_STD
 OFF_LEVEL = HOST_MEAN - 0.5 * HOST_STD
-#: the OFF level carries the activations averaged over SLOW_S seconds, SLOW_DEPTH deep
-#: (tanh units are in (-1, 1), so +-0.05 level): far below the ON step, so it never
-#: switches a light that has ON periods, but a channel the gate never lights in a song is
-#: not constant (LightShowPi divides by its std) and follows the music's slow changes
-#: calmly instead of amplifying noise
+#: the OFF level carries the activations averaged over SLOW_S seconds, ``slow_depth`` deep
+#: (tanh units are in (-1, 1), so at most +-0.15 level): far below the ON step, so it does
+#: not switch a light that is ON at least ~3 % of the time, a channel the gate never lights
+#: in a song is not constant (LightShowPi divides by its std) and follows the music's slow
+#: changes calmly instead of amplifying noise, and pwm lights dim with the section
 SLOW_S = 1.0
-SLOW_DEPTH = 0.05
 SLOW_EVERY = 4
 
 
@@ -70,19 +73,32 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
     """
     if not isinstance(spec, Mapping) or spec.get("kind") != KIND:
         raise ValueError("shaping kind must be %r" % KIND)
-    params = dict(DEFAULTS)
+    params: Dict[str, Any] = dict(DEFAULTS)
     for key in DEFAULTS:
         if key in spec:
             params[key] = float(spec[key])
+    long = dict(LONG_DEFAULTS)
+    extra = spec.get("long", {})
+    if not isinstance(extra, Mapping) or not set(extra) <= set(DEFAULTS) - {"long_chunk_s"}:
+        raise ValueError("shaping long must map parameter names to values")
+    long.update({k: float(v) for k, v in extra.items()})
+    for key, value in long.items():
+        _check_values(dict(params, **{key: value}), channels)
+    params["long"] = long
+    _check_values(params, channels)
+    return params
+
+
+def _check_values(params: Mapping[str, Any], channels: int) -> None:
     if not (1 <= params["picks"] <= channels) or params["picks"] != int(params["picks"]):
         raise ValueError("shaping picks must be a whole number in 1..%d" % channels)
     for key in ("hold_s", "window_s"):
         if not params[key] > 0:
             raise ValueError("shaping %s must be > 0" % key)
-    for key in ("gap_s", "threshold_sd", "min_flux", "bands_per_octave", "fairness_per_s"):
+    for key in ("gap_s", "threshold_sd", "min_flux", "bands_per_octave", "fairness_per_s",
+                "slow_depth", "long_chunk_s"):
         if not (params[key] >= 0 and math.isfinite(params[key])):
             raise ValueError("shaping %s must be >= 0" % key)
-    return params
 
 
 def band_matrix(per_octave: float) -> Optional[np.ndarray]:
@@ -108,14 +124,10 @@ class OnsetGate:
         compared in these units, so a unit with a small range is not at a disadvantage.
     """
 
-    def __init__(self, params: Mapping[str, float], std: np.ndarray) -> None:
-        self.picks = int(params["picks"])
-        self.hold_s = float(params["hold_s"])
-        self.gap_s = float(params["gap_s"])
-        self.window_s = float(params["window_s"])
-        self.threshold_sd = float(params["threshold_sd"])
-        self.fairness = float(params["fairness_per_s"])
-        self.min_flux = float(params["min_flux"])
+    def __init__(self, params: Mapping[str, Any], std: np.ndarray) -> None:
+        self._short = dict(params)
+        self._long = dict(params, **params.get("long", {}))
+        self._use(self._short)
         self._bands = band_matrix(float(params["bands_per_octave"]))
         self._scale = (np.float32(1.0) / np.asarray(std, dtype=np.float32)).astype(np.float32)
         n = self._scale.shape[0]
@@ -134,6 +146,16 @@ class OnsetGate:
         self._seconds = -1.0                  # chunk length [s] the decays below are for
         self._a = self._slow_a = 0.0
 
+    def _use(self, params: Mapping[str, Any]) -> None:
+        self.picks = int(params["picks"])
+        self.hold_s = float(params["hold_s"])
+        self.gap_s = float(params["gap_s"])
+        self.window_s = float(params["window_s"])
+        self.threshold_sd = float(params["threshold_sd"])
+        self.fairness = float(params["fairness_per_s"])
+        self.min_flux = float(params["min_flux"])
+        self.slow_depth = float(params["slow_depth"])
+
     def __call__(self, x: np.ndarray, z: np.ndarray, seconds: float) -> np.ndarray:
         """One chunk: input frame ``x`` ``(513,)`` [log10 power], activations ``z``
         ``(channels,)``, chunk length ``seconds`` [s] -> float32 levels ``(channels,)``."""
@@ -148,6 +170,7 @@ class OnsetGate:
             flux = float(np.maximum(d, 0.0, out=d).sum()) / d.shape[0]
         if seconds != self._seconds:
             self._seconds = seconds
+            self._use(self._long if seconds >= self._short["long_chunk_s"] else self._short)
             self._a = math.exp(-seconds / self.window_s)
             self._slow_a = math.exp(-SLOW_EVERY * seconds / SLOW_S)
         z_prev = self._z
@@ -182,9 +205,9 @@ class OnsetGate:
             self._slow += (1.0 - self._slow_a) * (z - self._slow)
             changed = True
         if changed:
-            self._out = self._base + SLOW_DEPTH * self._slow
+            self._out = self._base + self.slow_depth * self._slow
         return self._out.copy()
 
 
-__all__ = ("KIND", "DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "SLOW_S", "SLOW_DEPTH", "check",
+__all__ = ("KIND", "DEFAULTS", "LONG_DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "SLOW_S", "check",
            "band_matrix", "OnsetGate")

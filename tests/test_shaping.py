@@ -50,8 +50,8 @@ def test_levels_are_two_values_either_side_of_the_switching_line():
     rows = _drive(_gate(), *_random_song(400), 2048 / 44100.0)
     on = rows > LINE
     assert on.any() and (~on).any()
-    assert np.all(np.abs(rows[on] - shaping.ON_LEVEL) <= shaping.SLOW_DEPTH + 1e-6)
-    assert np.all(np.abs(rows[~on] - shaping.OFF_LEVEL) <= shaping.SLOW_DEPTH + 1e-6)
+    assert np.all(np.abs(rows[on] - shaping.ON_LEVEL) <= shaping.DEFAULTS["slow_depth"] + 1e-6)
+    assert np.all(np.abs(rows[~on] - shaping.OFF_LEVEL) <= shaping.DEFAULTS["slow_depth"] + 1e-6)
     assert shaping.OFF_LEVEL > 0                       # LightShowPi's cache keeps positives only
     assert np.all(rows.std(axis=0) > 0)                # LightShowPi divides by each channel's std
 
@@ -83,12 +83,27 @@ def test_same_input_same_show_and_state_is_per_gate():
     assert np.array_equal(a, b)
 
 
+def test_long_chunks_use_their_own_settings():
+    gate = _gate()
+    x, z = np.full(513, -6.0, np.float32), np.zeros(8, np.float32)
+    gate(x.copy(), z, 2048 / 44100.0)
+    assert gate.threshold_sd == PARAMS["threshold_sd"] and gate.fairness == PARAMS["fairness_per_s"]
+    gate = _gate()
+    gate(x.copy(), z, 4096 / 48000.0)                   # 85 ms
+    assert gate.threshold_sd == shaping.LONG_DEFAULTS["threshold_sd"]
+    assert gate.fairness == shaping.LONG_DEFAULTS["fairness_per_s"]
+    assert shaping.check({"kind": shaping.KIND, "long": {"picks": 3}}, 8)["long"]["picks"] == 3
+
+
 @pytest.mark.parametrize("spec", [{"kind": "other"}, {"kind": shaping.KIND, "picks": 0},
                                   {"kind": shaping.KIND, "picks": 9},
                                   {"kind": shaping.KIND, "picks": 1.5},
                                   {"kind": shaping.KIND, "hold_s": 0},
                                   {"kind": shaping.KIND, "gap_s": -1},
-                                  {"kind": shaping.KIND, "threshold_sd": float("nan")}, "onset"])
+                                  {"kind": shaping.KIND, "threshold_sd": float("nan")},
+                                  {"kind": shaping.KIND, "long": {"picks": 0}},
+                                  {"kind": shaping.KIND, "long": {"colour": 1}},
+                                  {"kind": shaping.KIND, "long": 3}, "onset"])
 def test_bad_shaping_specs_are_refused(spec):
     with pytest.raises((ValueError, TypeError)):
         shaping.check(spec, 8)

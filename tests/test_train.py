@@ -135,8 +135,8 @@ def test_default_preset_exports_the_onset_gate(fitted):
     live = rows[rows.any(axis=1)]
     line = 12 + 0.125 * 1.5
     on = live > line
-    assert np.all(np.abs(live[on] - shaping.ON_LEVEL) <= shaping.SLOW_DEPTH + 1e-6)
-    assert np.all(np.abs(live[~on] - shaping.OFF_LEVEL) <= shaping.SLOW_DEPTH + 1e-6)
+    assert np.all(np.abs(live[on] - shaping.ON_LEVEL) <= shaping.DEFAULTS["slow_depth"] + 1e-6)
+    assert np.all(np.abs(live[~on] - shaping.OFF_LEVEL) <= shaping.DEFAULTS["slow_depth"] + 1e-6)
     assert on.any(axis=0).all(), on.mean(axis=0)
     assert 0.02 < on.mean() < 0.6
 

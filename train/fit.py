@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     }}
     if est.config.shaping:
         from lightshowpi_autoencoder import shaping
-        info["shaping"] = dict(shaping.DEFAULTS, kind=shaping.KIND)
+        info["shaping"] = dict(shaping.DEFAULTS, kind=shaping.KIND, long=dict(shaping.LONG_DEFAULTS))
     model = export.export(args.out, layers, X, args.sample_rate, info)
     if not args.no_estimator:
         est.save(estimator_dir(args.out))
