@@ -22,8 +22,9 @@ lights start and hands LightShowPi two clearly separated levels:
   plays a part in every song (a learned unit that rarely wins would be a
   dead light).
 * **How long** -- a lit channel stays ON for at least ``hold_s`` seconds
-  (rounded up to whole chunks; 3 chunks of 2048 at 44.1 kHz, 2 of 4096), so
-  no flash is shorter than LightShowPi's eye-visible 0.1 s.
+  (rounded up to whole chunks; 4 chunks of 2048 at 44.1 kHz, 2 of 4096), so
+  no flash is shorter than 0.1 s (the show-quality report's flicker line) and
+  about 15 % of the lights are on at a time instead of 11 % at 0.12 s.
 
 Levels: ON = 12 + 2 * 1.5 = 15, OFF = 12 - 0.5 * 1.5 = 11.25, both plus
 ``slow_depth`` (0.15) times the activation averaged over ``SLOW_S`` (1 s), so no
@@ -48,7 +49,7 @@ from .levels import HOST_MEAN, HOST_STD
 
 KIND = "onset-gate"
 #: defaults of the shipped model (chosen on held-out songs: README, "Show quality")
-DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.12, "gap_s": 0.08, "window_s": 2.0,
+DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.16, "gap_s": 0.08, "window_s": 2.0,
                               "threshold_sd": 0.5, "min_flux": 0.2, "bands_per_octave": 6.0,
                               "fairness_per_s": 4.0, "slow_depth": 0.15, "long_chunk_s": 0.064}
 #: what changes for chunks of at least ``long_chunk_s`` seconds (Neo's 4096 frames, 93 ms):
@@ -185,7 +186,7 @@ class OnsetGate:
             rise = (z - z_prev) * self._scale if z_prev is not None else np.zeros_like(self._scale)
             score = rise + self.fairness * (now - self._lit_at)
             pick = np.argpartition(-score, self.picks - 1)[: self.picks]
-            # whole chunks: a hold of 0.12 s at 46.4 ms chunks is 3 chunks (139 ms)
+            # whole chunks: a hold of 0.16 s at 46.4 ms chunks is 4 chunks (186 ms)
             self._off_until[pick] = now + math.ceil(self.hold_s / seconds - 1e-9) * seconds
             self._lit_at[pick] = now
             changed = True
