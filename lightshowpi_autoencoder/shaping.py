@@ -31,10 +31,11 @@ Levels: ON = 12 + 2 * 1.5 = 15, OFF = 12 - 0.5 * 1.5 = 11.25, both plus
 channel is ever exactly constant (LightShowPi divides by a channel's std). On
 LightShowPi's first-play scale (mean 12, std 1.5) and on its cached per-song
 statistics alike, ON is above the switching line and OFF below it whenever a
-channel is ON between ~1 % and ~90 % of the time (it is ~10 %).
+channel is ON between ~1 % and ~90 % of the time (it is ~15 %).
 
-All durations are in seconds, so one model gives the same show at chunk 2048
-(original LightShowPi) and 4096 (Neo), 44.1 or 48 kHz. State lives in one
+All durations are in seconds, so the show keeps its timing at chunk 2048
+(original LightShowPi) and 4096 (Neo), 44.1 or 48 kHz; chunks of ``long_chunk_s``
+or more use the few settings in ``long`` (:data:`LONG_DEFAULTS`). State lives in one
 :class:`OnsetGate` per song (LightShowPi makes one FFT object per song).
 """
 from __future__ import annotations
@@ -56,6 +57,8 @@ DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.16, "gap_s": 0.08, "window
 #: fewer, blurrier rows, in which a run of fast hits reads as steady flux; the adaptive
 #: threshold then hides them, and dark channels would win every onset on fairness alone
 LONG_DEFAULTS: Dict[str, float] = {"threshold_sd": 0.0, "fairness_per_s": 1.0}
+#: fixed for the whole song (the band matrix is built once)
+_NOT_LONG = {"long_chunk_s", "bands_per_octave"}
 ON_LEVEL = HOST_MEAN + 2.0 * HOST_STD
 OFF_LEVEL = HOST_MEAN - 0.5 * HOST_STD
 #: the OFF level carries the activations averaged over SLOW_S seconds, ``slow_depth`` deep
@@ -80,8 +83,9 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
             params[key] = float(spec[key])
     long = dict(LONG_DEFAULTS)
     extra = spec.get("long", {})
-    if not isinstance(extra, Mapping) or not set(extra) <= set(DEFAULTS) - {"long_chunk_s"}:
-        raise ValueError("shaping long must map parameter names to values")
+    if not isinstance(extra, Mapping) or not set(extra) <= set(DEFAULTS) - _NOT_LONG:
+        raise ValueError("shaping long must map parameter names (not %s) to values"
+                         % ", ".join(sorted(_NOT_LONG)))
     long.update({k: float(v) for k, v in extra.items()})
     for key, value in long.items():
         _check_values(dict(params, **{key: value}), channels)
