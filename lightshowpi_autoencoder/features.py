@@ -59,9 +59,9 @@ def numpy_power(frames: np.ndarray) -> np.ndarray:
 
 
 def _mono_sum(data: bytes | bytearray | memoryview | np.ndarray, channels: int) -> Tuple[np.ndarray, float]:
-    """Interleaved int16 PCM -> ``(s, scale)``: float ``(frames,)`` with ``s * scale`` the
-    mono mix [FS] (``s`` holds the exact integer sums). The scale is left to the caller so the hot path can fold it
-    into one later multiply.
+    """Interleaved int16 PCM -> ``(s, scale)``: float64 ``(frames,)`` with ``s * scale``
+    the mono mix [FS] (``s`` holds the exact integer sums). The scale is left to the
+    caller so the hot path can fold it into one later multiply.
     """
     if channels < 1:
         raise ValueError("channels must be >= 1, got %r" % (channels,))

@@ -82,7 +82,8 @@ class ChunkPipeline:
         if self.gate is None:
             row = self.calibration(z)
         else:
-            frames = (data.size if isinstance(data, np.ndarray) else len(data) // 2) // self.channels
+            samples = data.size if isinstance(data, np.ndarray) else memoryview(data).nbytes // 2
+            frames = samples // self.channels
             row = self.gate(x, z, frames / self.audio_rate)
         return row if self.pins is None else row[self.pins]
 
