@@ -164,6 +164,19 @@ def test_default_model_shapes_and_finite_outputs():
         m.run(np.zeros(512, np.float32))
 
 
+def test_dense_chain_fast_path_matches_the_general_path():
+    """Our exporter's layers run as a precompiled chain (bias folded into the weights);
+    it must give what the operator-by-operator path gives."""
+    fast = NumpyInterpreter(DEFAULT)
+    general = NumpyInterpreter(DEFAULT)
+    general._chain = None
+    assert fast._chain is not None
+    X = np.concatenate([realistic_frames(240, seed=4, kinds=ALL_KINDS),
+                        np.full((1, 513), 3.0, np.float32), np.zeros((1, 513), np.float32)])
+    diff = max(float(np.abs(fast.run(x[None]) - general.run(x[None])).max()) for x in X)
+    assert diff <= 1e-6, diff
+
+
 def test_default_model_matches_litert():
     m, lite = NumpyInterpreter(DEFAULT), litert_runner(DEFAULT)
     X = np.concatenate([realistic_frames(240, seed=2), np.full((1, 513), 3.0, np.float32)])
@@ -281,6 +294,10 @@ def test_other_supported_operators_match_litert(tf, name):
     assert schema_ops(content) == expected_ops  # the converter still emits what we test
     m, lite = NumpyInterpreter(content), litert_runner(content)
     assert list(m.ops) == expected_ops
+    # only a chain of dense layers with their activations takes the fast path
+    chain = all(op == "FULLY_CONNECTED" or op in ("TANH", "RELU", "RELU6", "LOGISTIC")
+                for op in expected_ops) and expected_ops[0] == "FULLY_CONNECTED" and shape[0] == 1
+    assert (m._chain is not None) == chain, name
     rng = np.random.default_rng(3)
     for k in range(20):
         x = (rng.uniform(-12, 3, shape) if k % 2 else rng.standard_normal(shape))
