@@ -266,7 +266,9 @@ def chunk_features(data: bytes | np.ndarray, channels: int, audio_rate: float,
     if total[0] == 0.0 and not total.any():
         return None
     logp = _log10_power(total, scale * scale / divisor)
-    return to_model_rate(logp, audio_rate, model_rate or audio_rate)
+    if model_rate is None or model_rate == audio_rate:   # the usual case: no call at all
+        return logp
+    return to_model_rate(logp, audio_rate, model_rate)
 
 
 def song_features(pcm: np.ndarray, audio_rate: float, chunk_size: int,

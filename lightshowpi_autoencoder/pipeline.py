@@ -75,16 +75,18 @@ class ChunkPipeline:
             np.maximum(x, self._lo, out=x)
             np.minimum(x, self._hi, out=x)
         z = self.encoder(x)
-        # one float64 sum is NaN/Inf iff some value is (float32 values cannot overflow it)
-        if not math.isfinite(z.sum(dtype=np.float64)):
+        # the sum is NaN/Inf iff some value is, or the values are beyond any sane level
+        # (float32 overflow needs |z| > 4e37): a model to refuse either way
+        if not math.isfinite(z.sum()):
             raise PluginError("model gave non-finite channel values", self.model.path,
                               "retrain or replace the model (python -m train fit)")
         if self.gate is None:
             row = self.calibration(z)
         else:
-            samples = data.size if isinstance(data, np.ndarray) else memoryview(data).nbytes // 2
-            frames = samples // self.channels
-            row = self.gate(x, z, frames / self.audio_rate)
+            samples = (len(data) // 2 if type(data) is bytes
+                       else data.size if isinstance(data, np.ndarray)
+                       else memoryview(data).nbytes // 2)
+            row = self.gate(x, z, (samples // self.channels) / self.audio_rate)
         return row if self.pins is None else row[self.pins]
 
     def song(self, pcm: np.ndarray, chunk_size: int) -> np.ndarray:

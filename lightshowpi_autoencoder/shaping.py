@@ -41,7 +41,7 @@ or more use the few settings in ``long`` (:data:`LONG_DEFAULTS`). State lives in
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -57,7 +57,7 @@ DEFAULTS: Dict[str, float] = {"picks": 2, "hold_s": 0.16, "gap_s": 0.08, "window
 #: fewer, blurrier rows, in which a run of fast hits reads as steady flux; the adaptive
 #: threshold then hides them, and dark channels would win every onset on fairness alone
 LONG_DEFAULTS: Dict[str, float] = {"threshold_sd": 0.0, "fairness_per_s": 1.0}
-#: fixed for the whole song (the band matrix is built once)
+#: fixed for the whole song (the band plan is built once)
 _NOT_LONG = {"long_chunk_s", "bands_per_octave"}
 ON_LEVEL = HOST_MEAN + 2.0 * HOST_STD
 OFF_LEVEL = HOST_MEAN - 0.5 * HOST_STD
@@ -106,19 +106,17 @@ def _check_values(params: Mapping[str, Any], channels: int) -> None:
             raise ValueError("shaping %s must be >= 0" % key)
 
 
-def band_matrix(per_octave: float) -> Optional[np.ndarray]:
-    """float32 ``(bands, 513)`` averaging bins 1..512 into bands ``per_octave`` wide on a
-    log-frequency axis (at least one bin each; bin 0, DC, left out); ``None`` for per-bin
-    flux (``per_octave`` 0)."""
+def band_plan(per_octave: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """``(starts, 1 / counts)``: bins 1..512 grouped into bands ``per_octave`` wide on a
+    log-frequency axis (at least one bin each; bin 0, DC, left out), for
+    ``np.add.reduceat``; ``None`` for per-bin flux (``per_octave`` 0)."""
     if per_octave <= 0:
         return None
     n = N_BINS - 1
     edges = np.unique(np.round(2.0 ** np.arange(0, np.log2(n) + 1e-9, 1.0 / per_octave)).astype(int))
-    starts = list(edges[edges < n]) + [N_BINS]
-    m = np.zeros((len(starts) - 1, N_BINS), np.float32)
-    for b, (lo, hi) in enumerate(zip(starts[:-1], starts[1:])):
-        m[b, lo:hi] = 1.0 / (hi - lo)
-    return m
+    starts = edges[edges < n].astype(np.intp)
+    counts = np.diff(np.append(starts, N_BINS))
+    return starts, (1.0 / counts).astype(np.float32)
 
 
 class OnsetGate:
@@ -133,7 +131,7 @@ class OnsetGate:
         self._short = dict(params)
         self._long = dict(params, **params.get("long", {}))
         self._use(self._short)
-        self._bands = band_matrix(float(params["bands_per_octave"]))
+        self._bands = band_plan(float(params["bands_per_octave"]))
         self._scale = (np.float32(1.0) / np.asarray(std, dtype=np.float32)).astype(np.float32)
         n = self._scale.shape[0]
         self._x = None                        # previous band (or bin) log powers
@@ -165,7 +163,8 @@ class OnsetGate:
         """One chunk: input frame ``x`` ``(513,)`` [log10 power], activations ``z``
         ``(channels,)``, chunk length ``seconds`` [s] -> float32 levels ``(channels,)``."""
         if self._bands is not None:
-            x = np.dot(self._bands, x)                    # mean log power per band
+            starts, inv_counts = self._bands
+            x = np.add.reduceat(x, starts) * inv_counts   # mean log power per band
         prev = self._x
         self._x = x
         if prev is None:
@@ -215,4 +214,4 @@ class OnsetGate:
 
 
 __all__ = ("KIND", "DEFAULTS", "LONG_DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "SLOW_S", "check",
-           "band_matrix", "OnsetGate")
+           "band_plan", "OnsetGate")
