@@ -50,14 +50,12 @@ class ChunkPipeline:
         self.encoder = Encoder(model, backend)
         self.calibration = Calibration(model.calibration["mean"], model.calibration["std"])
         # a model with a shaping stage makes its own ON/OFF levels (see shaping.py)
-        self.gate = (OnsetGate(model.shaping, model.calibration["std"])
-                     if model.shaping is not None else None)
+        shaping = model.shaping   # checked on each access: once here
+        self.gate = OnsetGate(shaping, model.calibration["std"]) if shaping is not None else None
         self.pins = pin_mapping(num_bins, custom_channel_mapping)
         self.input_range = model.input_range
         if self.input_range is not None:
-            lo, hi = self.input_range
-            self._lo = np.broadcast_to(np.asarray(lo, dtype=np.float32), (features.N_BINS,))
-            self._hi = np.broadcast_to(np.asarray(hi, dtype=np.float32), (features.N_BINS,))
+            self._lo, self._hi = self.input_range   # float32 (513,), checked at load
 
     def __call__(self, data) -> np.ndarray:
         """One chunk (interleaved int16 bytes or array) -> float32 ``(num_bins,)`` levels.

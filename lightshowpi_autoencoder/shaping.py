@@ -87,10 +87,9 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
         raise ValueError("shaping long must map parameter names (not %s) to values"
                          % ", ".join(sorted(_NOT_LONG)))
     long.update({k: float(v) for k, v in extra.items()})
-    for key, value in long.items():
-        _check_values(dict(params, **{key: value}), channels)
-    params["long"] = long
     _check_values(params, channels)
+    _check_values(dict(params, **long), channels)
+    params["long"] = long
     return params
 
 
