@@ -88,3 +88,42 @@ def test_instruments_sound_different(song):
     assert c["kick_bass"] < 300 and c["drone"] < 400
     assert 400 < c["melody"] < 3000
     assert c["hihat_fast"] > 8000
+
+
+# ---------------------------------------------------------------- the register song
+
+@pytest.fixture(scope="module")
+def melody():
+    return synth.make_melody(3, seconds=20.0)
+
+
+def test_melody_notes_span_three_balanced_octaves(melody):
+    midi = melody.notes[:, 1]
+    assert midi.min() >= synth.MELODY_LOW and midi.max() < synth.MELODY_HIGH
+    counts = np.bincount((midi // 12).astype(int) - 1, minlength=6)[3:6]
+    assert counts.min() > 0 and counts.max() - counts.min() <= 1   # dealt in shuffled rounds
+    starts, durations = melody.notes[:, 0], melody.notes[:, 2]
+    assert np.all(np.diff(starts) > 0)
+    np.testing.assert_allclose(starts[1:], starts[:-1] + durations[:-1], atol=1.0 / melody.rate)
+    np.testing.assert_array_equal(melody.onsets, starts)
+
+
+def test_melody_pitch_is_where_the_notes_say(melody):
+    """The strongest low partial of each note (its fundamental) is the note's frequency."""
+    mono = melody.pcm.astype(float).mean(axis=1)
+    rate = melody.rate
+    for start, midi, dur in melody.notes[::7]:
+        a = int((start + 0.1) * rate)
+        seg = mono[a:a + 4096] * np.hanning(4096)
+        spec = np.abs(np.fft.rfft(seg, 8 * 4096))
+        freqs = np.fft.rfftfreq(8 * 4096, 1.0 / rate)
+        f0 = synth.midi_hz(midi)
+        band = (freqs > 0.9 * f0) & (freqs < 1.1 * f0)
+        below = (freqs > 110) & (freqs < 0.8 * f0)   # above the drone (C2, G2), under the note
+        assert spec[band].max() > 5 * (spec[below].max() if below.any() else 0.0)
+
+
+def test_melody_deterministic_and_not_clipped():
+    a, b = synth.make_melody(1, seconds=6.0), synth.make_melody(1, seconds=6.0)
+    np.testing.assert_array_equal(a.pcm, b.pcm)
+    assert 0 < np.abs(a.pcm).max() < 32767

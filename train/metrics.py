@@ -9,7 +9,9 @@ at ``i * chunk_seconds`` [s]: LightShowPi writes the chunk to the sound card
 and sets the lights at once, so a light changes when its chunk starts to play.
 Before the first chunk every light is OFF (LightShowPi turns them off at start).
 
-The four metrics (units in brackets):
+Every metric is taken on what a viewer sees: the ON/OFF state of each light
+(``brightness > 0.5``), never on brightness below the switching line. The
+metrics (units in brackets):
 
 1. **Rhythm** (:func:`light_onsets`, :func:`onset_scores`): the light onsets are
    the chunk start times at which any channel turns ON (OFF -> ON), all
@@ -25,18 +27,39 @@ The four metrics (units in brackets):
    all channels pooled) shorter than 0.1 s [fraction; NaN with no ON period].
 3. **Channel diversity** (:func:`diversity`, :func:`duty_cycles`,
    :func:`stuck_channels`): mean absolute Pearson correlation between the
-   brightness traces of all channel pairs [0..1; lower = more diverse; pairs
+   ON/OFF traces of all channel pairs [0..1; lower = more diverse; pairs
    with a constant trace are left out, NaN if none is left]; duty cycle per
    channel = fraction of chunks ON; a channel ON in < 5 % or > 95 % of the
    chunks is *stuck*.
 4. **Sections** (:func:`second_means`, :func:`section_accuracy`): the show is
-   reduced to one vector per whole second, the mean brightness of each
-   channel over the chunks starting in that second; a nearest-centroid
-   classifier (Euclidean) predicts each second's section kind. Scoring is
+   reduced to one vector per whole second, each light's share of ON time over
+   the chunks starting in that second; a nearest-centroid classifier
+   (Euclidean) predicts each second's section kind. Scoring is
    leave-one-instance-out: every section instance is held out whole, the
    centroids are fitted on the seconds of all other instances, and the
    accuracy is the fraction of held-out seconds predicted right, pooled
    [fraction; chance = 1 / number of kinds for balanced kinds].
+5. **Loudness -> light** (:func:`loudness_light`): the song in 1 s windows, hop
+   0.5 s (:mod:`train.listening`); per window the share of (chunk, light)
+   pairs that are ON and the audio's RMS level [dB FS]; windows below
+   -50 dB FS left out; Spearman rho between the two [-1..1; 0 if either side
+   is constant].
+6. **Dark** (:func:`dark_fraction`): of the chunks whose audio RMS is at least
+   -40 dB FS, the share in which every light is OFF [fraction].
+7. **Consistency** (:func:`consistency`): 0.5 s windows, hop 0.25 s, windows
+   below -45 dB FS left out; each window described by its mean log-mel
+   spectrum (64 bands, 30 Hz-16 kHz, z-scored per band over the song; from
+   the audio, not from any method's features) and by each light's share of
+   ON time. For every window its nearest neighbour in sound (Euclidean) among
+   the windows at least 4 s away; ``1 - d_nn / d_rand``, d the mean absolute
+   difference of the light descriptors, over the nearest-sound pairs and over
+   all pairs at least 4 s apart [fraction; 0 for a constant show, 1 when the
+   same sound always gets the same lights].
+8. **Register** (:func:`register_accuracy`): a synthetic melody over C3-C6
+   (:func:`train.synth.make_melody`); per note each light's share of ON time
+   from the note's start, over at most 0.3 s (chunks weighted by their
+   overlap with that span); a nearest-centroid classifier, 5-fold stratified
+   (seeded), predicts the note's octave [fraction; chance 1/3].
 
 Music onsets come from the song's ground truth (synthetic songs: "exact") or
 from :func:`detect_onsets` ("detector") for real songs.
@@ -209,6 +232,131 @@ def section_accuracy(vectors: np.ndarray, labels: Sequence[int], instances: Sequ
     return right / total if total else float("nan")
 
 
+# ---------------------------------------------------------------- the lights against the sound
+
+MIN_APART = 4.0      # [s] consistency: pairs of windows at least this far apart
+REGISTER_SPAN = 0.3  # [s] register: a note's lights over at most this long from its start
+REGISTER_FOLDS = 5
+
+
+def _window_shares(on: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """Each light's share of ON chunks in each chunk range ``[lo, hi)``: ``(w, channels)``."""
+    on = np.asarray(on, dtype=float).reshape(len(on), -1)
+    csum = np.vstack([np.zeros((1, on.shape[1])), np.cumsum(on, axis=0)])
+    lo, hi = ranges[:, 0], ranges[:, 1]
+    return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)[:, None]
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation (average ranks for ties); 0 when either side is constant."""
+    from scipy.stats import rankdata  # the preview extra's scipy
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(np.corrcoef(rankdata(a), rankdata(b))[0, 1])
+
+
+def loudness_light(on: np.ndarray, listening) -> float:
+    """Spearman rho between each 1 s window's share of ON (chunk, light) pairs and its level [dB FS].
+
+    :param listening: the song's :class:`train.listening.Listening` on the show's chunk grid.
+    """
+    if len(listening.loud_db) < 3:
+        return float("nan")
+    share = _window_shares(on, listening.loud_chunks).mean(axis=1)
+    return spearman(share, listening.loud_db)
+
+
+def dark_fraction(on: np.ndarray, listening) -> float:
+    """Share of the audible chunks (>= -40 dB FS) in which every light is OFF [fraction]."""
+    from .listening import AUDIBLE_DB
+    on = np.asarray(on, dtype=bool).reshape(len(on), -1)
+    audible = listening.chunk_db[: on.shape[0]] >= AUDIBLE_DB
+    if not audible.any():
+        return float("nan")
+    return float(np.mean(~on[: len(audible)][audible].any(axis=1)))
+
+
+def consistency(on: np.ndarray, listening, min_apart: float = MIN_APART) -> float:
+    """``1 - d_nn / d_rand``: do similar-sounding moments get similar lights? [fraction]
+
+    See the module docstring (metric 7). NaN when no two windows are ``min_apart`` apart.
+    """
+    lights = _window_shares(on, listening.sound_chunks)
+    sound, t = listening.sound, listening.sound_times
+    if len(t) < 2:
+        return float("nan")
+    apart = np.abs(t[:, None] - t[None, :]) >= min_apart - 1e-9
+    if not apart.any():
+        return float("nan")
+    sq = (sound * sound).sum(axis=1)
+    dist = sq[:, None] + sq[None, :] - 2.0 * sound @ sound.T
+    dist[~apart] = np.inf
+    has = apart.any(axis=1)
+    nn = np.argmin(dist, axis=1)[has]
+    d_nn = np.abs(lights[has] - lights[nn]).mean()
+    i, j = np.nonzero(np.triu(apart))
+    d_rand = np.abs(lights[i] - lights[j]).mean()
+    if d_rand <= 0:
+        return 0.0
+    return float(1.0 - d_nn / d_rand)
+
+
+def note_shares(on: np.ndarray, chunk_seconds: float, notes: np.ndarray,
+                span: float = REGISTER_SPAN) -> np.ndarray:
+    """Each light's share of ON time over each note's first ``min(duration, span)`` s.
+
+    :param notes: float ``(n, 3)``: start [s], MIDI number, duration [s].
+    :returns: float ``(n, channels)``; chunks are weighted by their overlap with the span.
+    """
+    on = np.asarray(on, dtype=float).reshape(len(on), -1)
+    out = np.zeros((len(notes), on.shape[1]))
+    for k, (t0, _midi, dur) in enumerate(np.asarray(notes, dtype=float)):
+        t1 = t0 + min(dur, span)
+        lo = int(np.floor(t0 / chunk_seconds + 1e-9))
+        hi = min(int(np.ceil(t1 / chunk_seconds - 1e-9)), on.shape[0])
+        if hi <= lo:
+            continue
+        edges = np.arange(lo, hi + 1) * chunk_seconds
+        overlap = np.minimum(edges[1:], t1) - np.maximum(edges[:-1], t0)
+        out[k] = overlap @ on[lo:hi] / max(overlap.sum(), 1e-12)
+    return out
+
+
+def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Fold number of each item: each label's items shuffled (seeded) and dealt round robin."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    fold = np.zeros(len(labels), dtype=int)
+    for y in np.unique(labels):
+        idx = rng.permutation(np.nonzero(labels == y)[0])
+        fold[idx] = np.arange(len(idx)) % folds
+    return fold
+
+
+def nearest_centroid_cv(x: np.ndarray, labels: np.ndarray, folds: int = REGISTER_FOLDS,
+                        seed: int = 0) -> float:
+    """Accuracy of a Euclidean nearest-centroid classifier, ``folds``-fold stratified [fraction]."""
+    x, labels = np.asarray(x, dtype=float), np.asarray(labels)
+    fold = stratified_folds(labels, folds, seed)
+    right = 0
+    for f in range(folds):
+        test, train = fold == f, fold != f
+        kinds = np.unique(labels[train])
+        centroids = np.array([x[train & (labels == k)].mean(axis=0) for k in kinds])
+        dist = ((x[test][:, None, :] - centroids[None]) ** 2).sum(axis=2)
+        right += int(np.sum(kinds[np.argmin(dist, axis=1)] == labels[test]))
+    return right / len(labels) if len(labels) else float("nan")
+
+
+def register_accuracy(on: np.ndarray, chunk_seconds: float, notes: np.ndarray,
+                      seed: int = 0) -> float:
+    """Octave of each melody note told from the lights (metric 8) [fraction; chance 1/3]."""
+    notes = np.asarray(notes, dtype=float).reshape(-1, 3)
+    octave = (notes[:, 1] // 12).astype(int) - 1
+    return nearest_centroid_cv(note_shares(on, chunk_seconds, notes), octave, seed=seed)
+
+
 # ---------------------------------------------------------------- onset detector
 
 #: Detector settings (frames are the plugin's 1024-sample analysis frames, hop 512).
@@ -311,14 +459,19 @@ def detect_onsets(pcm: np.ndarray, rate: float) -> np.ndarray:
 def show_metrics(bright: np.ndarray, chunk_seconds: float, music_onsets: np.ndarray,
                  onset_source: str, duration: Optional[float] = None,
                  sections: Optional[Tuple[np.ndarray, np.ndarray]] = None,
-                 seed: int = 0) -> Dict[str, object]:
-    """Every metric of one show.
+                 seed: int = 0, listening=None, notes: Optional[np.ndarray] = None
+                 ) -> Dict[str, object]:
+    """Every metric of one show, on its ON/OFF states.
 
     :param bright: brightness ``(n_chunks, channels)`` in [0, 1] (for pwm, the
         pin values); ON is brightness > 0.5.
     :param music_onsets: [s]; ``onset_source``: ``"exact"`` or ``"detector"``.
     :param duration: song length [s] (default: chunks * chunk_seconds).
     :param sections: ``(labels, instances)`` per whole second, synthetic songs only.
+    :param listening: the song's :class:`train.listening.Listening` (loudness,
+        dark and consistency are None without it).
+    :param notes: ``(n, 3)`` melody notes (start [s], MIDI, duration [s]) for
+        the register metric (melody songs only).
     :returns: a flat dict (see the module docstring for each number).
     """
     bright = np.asarray(bright, dtype=float).reshape(len(bright), -1)
@@ -334,18 +487,28 @@ def show_metrics(bright: np.ndarray, chunk_seconds: float, music_onsets: np.ndar
         "onset_f_minus_chance": rhythm["f_minus_chance"],
         "toggles_median": flick["toggles_median"], "toggles_worst": flick["toggles_worst"],
         "short_on_fraction": flick["short_on_fraction"],
-        "mean_abs_r": diversity(bright),
+        "mean_abs_r": diversity(on.astype(float)),
         "duty": [float(d) for d in duty], "stuck": stuck_channels(duty),
-        "section_accuracy": None,
+        "on_fraction": float(on.mean()) if on.size else float("nan"),
+        "loudness_rho": None, "dark": None, "consistency": None,
+        "section_accuracy": None, "register": None,
     }
+    if listening is not None:
+        row["loudness_rho"] = loudness_light(on, listening)
+        row["dark"] = dark_fraction(on, listening)
+        row["consistency"] = consistency(on, listening)
     if sections is not None:
         labels, instances = sections
-        vectors = second_means(bright, chunk_seconds, len(labels))
+        vectors = second_means(on.astype(float), chunk_seconds, len(labels))
         row["section_accuracy"] = section_accuracy(vectors, labels, instances)
+    if notes is not None:
+        row["register"] = register_accuracy(on, chunk_seconds, notes, seed=seed)
     return row
 
 
 __all__ = ("WINDOW", "SHORT_ON", "STUCK_LOW", "STUCK_HIGH", "ON_THRESHOLD", "light_onsets",
            "f_measure", "onset_scores", "on_periods", "flicker", "diversity", "duty_cycles",
            "stuck_channels", "second_means", "section_accuracy", "DETECTOR", "onset_strength",
-           "pick_peaks", "detect_onsets", "show_metrics")
+           "pick_peaks", "detect_onsets", "MIN_APART", "REGISTER_SPAN", "spearman", "loudness_light",
+           "dark_fraction", "consistency", "note_shares", "stratified_folds", "nearest_centroid_cv",
+           "register_accuracy", "show_metrics")

@@ -51,7 +51,7 @@ class SynthSong:
         but for a small independent noise floor).
     :ivar onsets: sorted unique attack times [s], float64 ``(n,)``.
     :ivar sections: the section instances in time order.
-    :ivar notes: melody notes ``(time [s], midi)`` float64 ``(n, 2)``.
+    :ivar notes: melody notes ``(start [s], midi, duration [s])`` float64 ``(n, 3)``.
     """
 
     name: str
@@ -140,10 +140,11 @@ def _scale_notes(lo: int, hi: int) -> np.ndarray:
 
 
 def _section_events(kind: str, start: float, end: float, rng: np.random.Generator,
-                    rate: int, out: np.ndarray, first_melody: bool) -> Tuple[List[float], List[Tuple[float, int]], float]:
+                    rate: int, out: np.ndarray, first_melody: bool
+                    ) -> Tuple[List[float], List[Tuple[float, int, float]], float]:
     """Render one section into ``out``; returns (onsets [s], melody notes, tempo)."""
     onsets: List[float] = []
-    notes: List[Tuple[float, int]] = []
+    notes: List[Tuple[float, int, float]] = []
     s0 = int(round(start * rate))
     length = end - start
     if kind == "kick_bass":
@@ -172,7 +173,7 @@ def _section_events(kind: str, start: float, end: float, rng: np.random.Generato
             midi = int(scale[k])
             _place(out, at, 0.5 * _pluck(rate, float(midi_hz(midi)), min(1.0, 4 * step)))
             onsets.append(at / rate)
-            notes.append((at / rate, midi))
+            notes.append((at / rate, midi, step))
         return onsets, notes, bpm
     if kind == "drone":
         root = int(rng.choice([45, 48, 50, 53]))
@@ -210,7 +211,7 @@ def make_song(seed: int = 0, section_seconds: int = 6, repeats: int = 2,
     mix = np.zeros(total * rate)
     sections: List[Section] = []
     onsets: List[float] = []
-    notes: List[Tuple[float, int]] = []
+    notes: List[Tuple[float, int, float]] = []
     first_melody = True
     for i, label in enumerate(order):
         start, end = float(i * section_seconds), float((i + 1) * section_seconds)
@@ -229,8 +230,121 @@ def make_song(seed: int = 0, section_seconds: int = 6, repeats: int = 2,
     return SynthSong(name=name or "synthetic-%d" % seed, pcm=pcm, rate=rate,
                      onsets=np.unique(np.round(np.asarray(onsets) * rate) / rate),
                      sections=sections,
-                     notes=np.asarray(notes, dtype=float).reshape(-1, 2), seed=seed)
+                     notes=np.asarray(notes, dtype=float).reshape(-1, 3), seed=seed)
+
+
+# ---------------------------------------------------------------- the register song
+
+#: formants [Hz] of five sung vowels (a, e, i, o, u): the voice changes vowel from note to note
+VOWELS = ((730, 1090, 2440), (530, 1840, 2480), (270, 2290, 3010), (570, 840, 2410),
+          (300, 870, 2240))
+FORMANT_WIDTHS = (90.0, 110.0, 150.0)       # [Hz]
+FORMANT_GAINS = (1.0, 0.6, 0.3)
+
+
+@dataclass
+class MelodySong:
+    """A sung-like melody over a quiet drone, and its notes.
+
+    :ivar pcm: int16 ``(frames, 2)`` at ``rate`` [Hz].
+    :ivar notes: ``(start [s], midi, duration [s])`` float64 ``(n, 3)``, MIDI
+        48-83 (C3 up to B5), about as many notes in each of the three octaves.
+    :ivar onsets: note starts [s] (the register song's rhythm ground truth).
+    """
+
+    name: str
+    pcm: np.ndarray
+    rate: int
+    notes: np.ndarray
+    seed: int
+
+    @property
+    def onsets(self) -> np.ndarray:
+        return self.notes[:, 0].copy()
+
+    @property
+    def seconds(self) -> float:
+        return self.pcm.shape[0] / float(self.rate)
+
+
+def make_melody(seed: int = 0, seconds: float = 60.0, rate: int = RATE, name: str = "") -> MelodySong:
+    """The register metric's song: a voice-like melody over C3-B5 above a quiet drone.
+
+    The first half is legato (each note glides into the next in 40 ms, the
+    loudness never drops), the second articulated (each note has its own
+    attack, 25 ms, and release, with a short gap). The voice: harmonics up to
+    5 kHz through the formants of a vowel that changes every 3-6 notes, vibrato of
+    +-35 cents at 5-6 Hz fading in over 0.2 s, a little breath noise. The
+    drone (C2 and G2, 20 dB below the voice) never stops. Octaves are dealt
+    in shuffled rounds so the three classes are balanced. Deterministic by
+    ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    n_total = int(seconds * rate)
+    half = n_total // 2
+    scale = np.array(_MAJOR)
+    f0 = np.zeros(n_total)
+    amp = np.zeros(n_total)
+    formants = np.zeros((n_total, 3))         # the sung vowel's formants [Hz], per sample
+    notes: List[Tuple[float, int, float]] = []
+    pos, prev_hz, octaves, vowel, left = int(0.5 * rate), None, [], 0, 0
+    while pos < n_total - int(0.3 * rate):
+        legato = pos < half
+        dur = float(rng.uniform(0.3, 0.6) if legato else rng.uniform(0.25, 0.5))
+        n = min(int(dur * rate), n_total - pos)
+        if not octaves:
+            octaves = list(rng.permutation(3) + 3)
+        octave = int(octaves.pop())
+        midi = 12 * (octave + 1) + int(rng.choice(scale))
+        hz = float(midi_hz(midi))
+        t = np.arange(n) / rate
+        vib = 0.35 * np.sin(2 * np.pi * rng.uniform(5.0, 6.0) * t) * np.minimum(1.0, t / 0.2)
+        pitch = np.full(n, hz)
+        if legato and prev_hz is not None:
+            glide = min(n, int(0.04 * rate))
+            pitch[:glide] = prev_hz * (hz / prev_hz) ** (np.arange(glide) / glide)
+        f0[pos:pos + n] = pitch * 2.0 ** (vib / 12.0)
+        if legato:
+            env = np.ones(n)
+        else:
+            gap = int(0.06 * rate)
+            env = np.minimum(1.0, t / 0.025) * np.clip((n - gap - np.arange(n)) / (0.04 * rate), 0, 1)
+            env *= 1.0 - 0.25 * np.minimum(1.0, t / 0.15)      # attack accent, then sustain
+        amp[pos:pos + n] = env * float(rng.uniform(0.7, 1.0))
+        if left == 0:     # a new word: the vowel holds for a phrase of 3-6 notes (melisma)
+            vowel, left = int(rng.integers(len(VOWELS))), int(rng.integers(3, 7))
+        left -= 1
+        formants[pos:pos + n] = VOWELS[vowel]
+        notes.append((pos / rate, midi, n / rate))
+        prev_hz, pos = hz, pos + n
+    # the loudness never drops between legato notes: smooth the steps of the amplitude
+    kernel = np.hanning(int(0.03 * rate))
+    amp = np.convolve(amp, kernel / kernel.sum(), mode="same")
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voice = np.zeros(n_total)
+    for k in range(1, 40):
+        fk = k * f0
+        audible = fk < 5000.0
+        if not audible.any():
+            break
+        gain = np.zeros(n_total)
+        for j, (width, g) in enumerate(zip(FORMANT_WIDTHS, FORMANT_GAINS)):
+            gain += g / (1.0 + ((fk - formants[:, j]) / width) ** 2)
+        gain = (gain + 0.03) * audible / np.sqrt(k)
+        voice += gain * np.sin(k * phase)
+    voice *= amp
+    voice += 0.01 * amp * np.diff(rng.standard_normal(n_total + 1))     # breath
+    t = np.arange(n_total) / rate
+    drone = sum(np.sin(2 * np.pi * midi_hz(m) * t + rng.uniform(0, 2 * np.pi)) for m in (36, 43))
+    drone *= np.minimum(1.0, t / 0.5)
+    rms = lambda x: float(np.sqrt(np.mean(x * x)) or 1.0)              # noqa: E731
+    mix = voice + drone * (rms(voice) / rms(drone)) * 10 ** (-20 / 20)
+    mix *= 0.5 / (np.max(np.abs(mix)) or 1.0)
+    stereo = mix[:, None] + 10 ** (-70 / 20) * rng.standard_normal((n_total, 2))
+    pcm = np.clip(np.round(stereo * 32767.0), -32768, 32767).astype(np.int16)
+    return MelodySong(name=name or "melody-%d" % seed, pcm=pcm, rate=rate,
+                      notes=np.asarray(notes, dtype=float).reshape(-1, 3), seed=seed)
 
 
 __all__ = ("RATE", "KINDS", "MELODY_LOW", "MELODY_HIGH", "Section", "SynthSong", "midi_hz",
-           "make_song")
+           "make_song", "VOWELS", "MelodySong", "make_melody")
