@@ -174,6 +174,16 @@ def test_bucket_fallback_after_a_refusal_never_makes_the_hosts_instance(monkeypa
     assert made == [(10, 513)]
 
 
+def test_after_the_plugins_instance_a_later_songs_buckets_use_numpy(monkeypatch, tmp_path):
+    """One AudioLevels per process: a second (the host's 8-band one) would share and then
+    free the first one's C state."""
+    mod, made = gpu_host(monkeypatch, EmulatedAudioLevels)
+    build(mod, ON, use_gpu=True).calculate_levels(music_chunks(1)[0])     # accepted here
+    off = build(mod, Settings(enabled=True, model=str(tmp_path / "gone.tflite")), use_gpu=True)
+    off.calculate_levels(music_chunks(1)[0])
+    assert off._state == "buckets" and off.use_gpu is False and made == [(10, 513)]
+
+
 def test_accepted_engine_is_shared_by_the_songs_of_a_process(monkeypatch, caplog):
     mod, made = gpu_host(monkeypatch, EmulatedAudioLevels)
     with caplog.at_level(logging.INFO, logger="lightshowpi_autoencoder"):
