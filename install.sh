@@ -408,7 +408,7 @@ if [[ -d "$MODEL_DEST" ]]; then
         [[ ! -f "$MODEL_DEST/$f" ]] || cp -p "$MODEL_DEST/$f" "$STAGE/models-before/"
     done
 fi
-PIP_RAN=0 MODELS_TOUCHED=0
+PIP_RAN=0 PIP_DONE=0 MODELS_TOUCHED=0
 rollback() {  # undo what this run changed (the overrides.cfg edit, the last step, undoes itself)
     say "rollback" "a step failed: undoing this run's changes"
     local f
@@ -423,9 +423,9 @@ rollback() {  # undo what this run changed (the overrides.cfg edit, the last ste
         if ((!MODEL_DIR_EXISTED)); then rmdir "$MODEL_DEST" 2>/dev/null || true; fi
         say "rollback" "$MODEL_DEST/ is as it was"
     fi
-    if ((PIP_RAN && WAS_INSTALLED)); then
+    if ((PIP_DONE && WAS_INSTALLED)); then
         say "rollback" "the $DIST that was installed in $PY before has been replaced by this checkout's (pip keeps no copy to put back); install.sh --uninstall removes it"
-    elif ((PIP_RAN)); then
+    elif ((PIP_RAN && !WAS_INSTALLED)); then
         pyrun -m pip uninstall -y "${PIP_FLAGS[@]}" "$DIST" >/dev/null 2>&1 || true
         while IFS= read -r dir; do
             [[ -z "$dir" ]] || rm -f "$dir/$PTH"
@@ -433,7 +433,7 @@ rollback() {  # undo what this run changed (the overrides.cfg edit, the last ste
         if pyrun -m pip show "$DIST" >/dev/null 2>&1; then
             say "rollback" "could not uninstall $DIST from $PY: run install.sh --uninstall"
         else
-            say "rollback" "uninstalled $DIST (and $PTH) from $PY again"
+            say "rollback" "uninstalled $DIST (and $PTH) from $PY again (dependencies pip added stay, as with --uninstall)"
         fi
     fi
 }
@@ -466,6 +466,7 @@ if ((!DRY_RUN)); then
     else
         pip_or_die "install $DIST from $REPO_DIR into $PY" "${install_args[@]}"
     fi
+    PIP_DONE=1  # (a failed pip install undoes itself)
 fi
 step "pip" "installed $DIST from $REPO_DIR into $PY_SITE (numpy + ai-edge-litert where a wheel exists; no TensorFlow)"
 
