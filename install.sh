@@ -8,7 +8,9 @@
 #     plugin imports, and prints the interpreter backend it would use;
 #   * copies the default model to DIR/config/autoencoder/;
 #   * with --enable, adds "autoencoder = on" to [audio_processing] in DIR/config/overrides.cfg.
-# --uninstall removes all of that again.
+# --uninstall removes all of that again (in overrides.cfg exactly the lines --enable added).
+# Before changing anything it checks that it can write everything it will write; a step that
+# fails after that is undone (rollback), so no run leaves a half install.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -31,14 +33,19 @@ Installs the lightshowpi-autoencoder plugin into the Python LightShowPi runs wit
                      runs "sudo python3": then run this script with sudo too)
   --lightshowpi DIR  the LightShowPi install (holds py/ and config/).
                      Default: \$SYNCHRONIZED_LIGHTS_HOME
-  --enable           add "autoencoder = on" to [audio_processing] in DIR/config/overrides.cfg
-                     (backup: overrides.cfg.bak-autoencoder)
-  --uninstall        remove the package, its .pth, DIR/config/autoencoder/ and the
-                     plugin's autoencoder* lines in overrides.cfg
+  --enable           add "autoencoder = on" to [audio_processing] in DIR/config/overrides.cfg,
+                     marked by a comment (first backup: overrides.cfg.bak-autoencoder beside it)
+  --uninstall        remove the package, its .pth, DIR/config/autoencoder/ and exactly the
+                     lines --enable added to overrides.cfg (your own lines stay, byte for
+                     byte; the backup goes once the file is as it was)
   --dry-run          print what would be done, change nothing
   -h, --help         this help
 
-Exit status: 0 done, 1 a step failed, 2 bad usage or DIR is not a LightShowPi install.
+Everything a run will write is checked before anything changes; if a step fails anyway,
+the run undoes what it did.
+
+Exit status: 0 done, 1 a step failed or a file cannot be written (nothing is left changed),
+2 bad usage or DIR is not a LightShowPi install.
 EOF
 }
 
@@ -210,7 +217,19 @@ fi
 
 STAGE="$(mktemp -d "${TMPDIR:-/tmp}/lspai-install.XXXXXX")"
 readonly STAGE
-trap 'rm -rf "$STAGE"' EXIT
+# Set once this run starts changing things (never under --dry-run): a failure after that point
+# undoes them (rollback, below), so that no run leaves a half install behind.
+IN_PROGRESS=0
+on_exit() {
+    local rc=$?
+    if ((rc != 0 && IN_PROGRESS)); then
+        IN_PROGRESS=0
+        rollback || true
+    fi
+    rm -rf "$STAGE"
+    exit "$rc"
+}
+trap on_exit EXIT
 
 pip_or_die() {  # pip_or_die WHAT ARGS...: run pip quietly; show its output if it fails
     local what="$1"
@@ -231,182 +250,86 @@ for d in dict.fromkeys(dirs + ([user] if user else [])):
 }
 
 # ---------------------------------------------------------------- overrides.cfg
-# Edits lines, not a parsed config: configparser would drop the user's comments.
-# LightShowPi reads the file with RawConfigParser (no inline comments, no section twice).
-edit_overrides() {  # edit_overrides enable|disable
-    pyrun - "$1" "$OVERRIDES" "$DRY_RUN" "$EUID" <<'PYEOF'
-import os, re, shutil, sys
+# install_overrides.py (beside this script) edits the lines, marks what it adds and takes back
+# exactly that; it runs with the target Python (standard library only).
+readonly OVERRIDES_EDITOR="$REPO_DIR/install_overrides.py"
+[[ -f "$OVERRIDES_EDITOR" ]] || die "$OVERRIDES_EDITOR is missing: this checkout is incomplete"
+edit_overrides() {  # edit_overrides enable|disable [--check]
+    local flags=(--euid "$EUID")
+    if ((DRY_RUN)); then flags+=(--dry-run); fi
+    pyrun - "$1" "$OVERRIDES" "${flags[@]}" "${@:2}" <"$OVERRIDES_EDITOR"
+}
 
-mode, path, dry, euid = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
-SECTION = "audio_processing"
-KEYS = ("autoencoder", "autoencoder_model", "autoencoder_strict")
-LINE = "autoencoder = on"
-MARK = "# lightshowpi-autoencoder: the next line was added by its install.sh --enable"
-SECTION_MARK = "# lightshowpi-autoencoder: this section was added by its install.sh --enable"
-TRUE = {"1", "yes", "true", "on", "enabled"}
-BACKUP = path + ".bak-autoencoder"
-HEADER = re.compile(r"\[(?P<name>.+)\]")
-OPTION = re.compile(r"(?P<key>[^=:]+?)\s*(?:[=:]\s*(?P<value>.*))?$")
+# ---------------------------------------------------------------- before any change
+# Everything a run will write is checked first, so that a refusal leaves nothing behind.
+# ([[ -w ]] asks the kernel: an immutable file or a read-only filesystem refuses root too.)
+PROBLEMS=()
+need_writable() {  # need_writable PATH WHAT: note a problem if PATH cannot be written
+    [[ -w "$1" ]] || PROBLEMS+=("cannot write $1 ($2)")
+}
 
+check_overrides() {  # check_overrides enable|disable: the editor's own check
+    local out rc=0
+    out="$(edit_overrides "$1" --check)" || rc=$?
+    if ((rc == 3)); then
+        while IFS= read -r line; do
+            [[ -z "$line" ]] || PROBLEMS+=("$line")
+        done <<<"$out"
+    elif ((rc != 0)); then
+        die "checking $OVERRIDES failed: $out"
+    fi
+}
 
-PENDING = []
+refuse_if_problems() {  # refuse_if_problems WHAT: stop before any change, saying what to do
+    ((${#PROBLEMS[@]})) || return 0
+    local p
+    for p in "${PROBLEMS[@]}"; do
+        printf 'install.sh: %s\n' "$p" >&2
+    done
+    local fix
+    if ((EUID == 0)); then
+        fix="even root cannot write there: an immutable file or folder (lsattr shows 'i'; chattr -i PATH) or a read-only filesystem (mount -o remount,rw)"
+    else
+        fix="run install.sh as the user that owns $LSP_DIR, or with sudo"
+    fi
+    if ((ENABLE)) && [[ "${PROBLEMS[*]}" == *overrides.cfg* ]]; then
+        fix="$fix; or leave out --enable and add \"autoencoder = on\" to [audio_processing] in $OVERRIDES yourself"
+    fi
+    die "$1: nothing was changed. Fix: $fix"
+}
 
-
-def report(text, later=False):
-    """One output line; ``later``: hold it until the file is written (after the backup line)."""
-    line = "%-11s %s%s" % ("config", "[dry-run] " if dry else "", text)
-    if later:
-        PENDING.append(line)
-    else:
-        print(line)
-
-
-def parse(lines):
-    """Section headers and option spans (first line, end, section, key, value), as
-    configparser reads them: comments on their own line, indented continuation lines."""
-    headers, options = [], []
-    section, current = None, None
-    for i, line in enumerate(lines):
-        text = line.strip()
-        if not text or text[0] in "#;":
-            continue
-        indent = len(line) - len(line.lstrip())
-        if current is not None and indent > current[1]:
-            current[0][1] = i + 1  # continuation line
-            continue
-        current = None
-        m = HEADER.match(text)
-        if m:
-            section = m.group("name")
-            headers.append((i, section))
-            continue
-        m = OPTION.match(text)
-        opt = [i, i + 1, section, m.group("key").strip().lower(), (m.group("value") or "").strip()]
-        options.append(opt)
-        current = (opt, indent)
-    return headers, options
-
-
-def section_end(lines, headers, start):
-    later = [i for i, _ in headers if i > start]
-    return later[0] if later else len(lines)
-
-
-def match_owner(target, like):
-    if euid == 0 and like and os.path.exists(like):
-        st = os.stat(like)
-        os.chown(target, st.st_uid, st.st_gid)
-
-
-def write(lines, existed):
-    if existed and not os.path.exists(BACKUP):
-        if not dry:
-            shutil.copy2(path, BACKUP)
-            match_owner(BACKUP, path)
-        report("backed up %s to %s" % (path, BACKUP))
-    if not dry:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.writelines(lines)
-        if not existed:
-            match_owner(path, os.path.dirname(path))
-    for line in PENDING:
-        print(line)
-
-
-def enable():
-    existed = os.path.isfile(path)
-    lines = []
-    if existed:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.readlines()
-    headers, options = parse(lines)
-    ours = [o for o in options if o[2] == SECTION and o[3] == "autoencoder"]
-    if ours:
-        off = [o for o in ours if o[4].lower() not in TRUE]
-        if not off:
-            report("%s already enables the plugin in [%s] (unchanged)" % (path, SECTION))
-            return
-        for o in off:
-            old = lines[o[0]]
-            indent = old[: len(old) - len(old.lstrip())]
-            lines[o[0]:o[1]] = [indent + LINE + "\n"] + [""] * (o[1] - o[0] - 1)
-            report('switched "%s" to "%s" in [%s] of %s' % (old.strip(), LINE, SECTION, path), later=True)
-        write([l for l in lines if l], existed)
-        return
-    starts = [i for i, name in headers if name == SECTION]
-    if starts:
-        start = starts[0]
-        end = section_end(lines, headers, start)
-        inside = [o[1] for o in options if start < o[0] < end]
-        at = max(inside) if inside else start + 1
-        if at > 0 and not lines[at - 1].endswith("\n"):
-            lines[at - 1] += "\n"
-        lines[at:at] = [MARK + "\n", LINE + "\n"]
-        report('added "%s" to the existing [%s] of %s' % (LINE, SECTION, path), later=True)
-    else:
-        if lines and not lines[-1].endswith("\n"):
-            lines[-1] += "\n"
-        block = [SECTION_MARK + "\n", "[%s]\n" % SECTION, LINE + "\n"]
-        lines += (["\n"] if lines else []) + block
-        if existed:
-            report('appended [%s] with "%s" to %s' % (SECTION, LINE, path), later=True)
-        else:
-            report('created %s with [%s] and "%s"' % (path, SECTION, LINE), later=True)
-    write(lines, existed)
-
-
-def disable():
-    if not os.path.isfile(path):
-        report("%s does not exist (nothing to remove)" % path)
-        return
-    with open(path, encoding="utf-8") as fh:
-        lines = fh.readlines()
-    headers, options = parse(lines)
-    drop = set()
-    for o in options:
-        if o[2] == SECTION and o[3] in KEYS:
-            drop.update(range(o[0], o[1]))
-            report('removed "%s" from [%s] of %s' % (lines[o[0]].strip(), SECTION, path))
-    for i, line in enumerate(lines):
-        if line.strip() == MARK:
-            drop.add(i)
-    # a section that install.sh appended goes too, if nothing but its lines is left in it
-    for start, name in headers:
-        if name != SECTION or start == 0 or lines[start - 1].strip() != SECTION_MARK:
-            continue
-        end = section_end(lines, headers, start)
-        rest = [i for i in range(start + 1, end) if i not in drop and lines[i].strip()]
-        if not rest:
-            drop.update(range(start - 1, end))
-            if start >= 2 and not lines[start - 2].strip():
-                drop.add(start - 2)  # the blank line put before it
-            report("removed the [%s] section it had appended to %s" % (SECTION, path))
-    if not drop:
-        report("%s has no plugin lines (unchanged)" % path)
-        return
-    kept = [l for i, l in enumerate(lines) if i not in drop]
-    if not "".join(kept).strip() and not os.path.exists(BACKUP):
-        if not dry:
-            os.remove(path)
-        report("removed %s (install.sh had created it; nothing else is in it)" % path)
-        return
-    if not dry:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.writelines(kept)
-    if os.path.exists(BACKUP):
-        report("kept the backup %s (from before the first change)" % BACKUP)
-
-
-enable() if mode == "enable" else disable()
-PYEOF
+only_our_models() {  # only_our_models: MODEL_DEST holds nothing but the files install.sh copied
+    local f
+    for f in "$MODEL_DEST"/* "$MODEL_DEST"/.[!.]*; do
+        [[ -e "$f" ]] || continue
+        [[ " ${MODEL_FILES[*]} " == *" $(basename "$f") "* ]] || return 1
+    done
 }
 
 # ---------------------------------------------------------------- uninstall
 if ((UNINSTALL)); then
+    installed=0 location=""
+    if ((HAS_PIP)) && pyrun -m pip show "$DIST" >/dev/null 2>&1; then
+        installed=1
+        location="$(pyrun -m pip show "$DIST" 2>/dev/null | sed -n 's/^Location: //p')"
+        need_writable "$location" "$DIST is installed there"
+    fi
+    while IFS= read -r dir; do
+        [[ -n "$dir" && -f "$dir/$PTH" ]] || continue
+        need_writable "$dir" "its start-up hook $PTH is there"
+    done < <(site_dirs)
+    if [[ -d "$MODEL_DEST" ]]; then
+        need_writable "$MODEL_DEST" "the copy of the default model is there"
+        if only_our_models; then
+            need_writable "$CONFIG_DIR" "to remove $MODEL_DEST/"
+        fi
+    fi
+    check_overrides disable
+    refuse_if_problems "cannot uninstall"
+
     if ((!HAS_PIP)); then
         say "pip" "$PY has no pip, so no $DIST installed with pip (skipped)"
-    elif pyrun -m pip show "$DIST" >/dev/null 2>&1; then
-        location="$(pyrun -m pip show "$DIST" 2>/dev/null | sed -n 's/^Location: //p')"
+    elif ((installed)); then
         if ((!DRY_RUN)); then
             pip_or_die "uninstall $DIST" uninstall -y "${PIP_FLAGS[@]}" "$DIST"
         fi
@@ -459,6 +382,61 @@ fi
 for f in "${MODEL_FILES[@]}"; do
     [[ -f "$REPO_DIR/models/$f" ]] || die "$REPO_DIR/models/$f is missing: this checkout has no default model (make model builds it)"
 done
+if [[ -e "$MODEL_DEST" && ! -d "$MODEL_DEST" ]]; then
+    PROBLEMS+=("$MODEL_DEST is not a folder (install.sh copies the default model into it): move it away")
+elif [[ -d "$MODEL_DEST" ]]; then
+    need_writable "$MODEL_DEST" "install.sh copies the default model into it"
+    for f in "${MODEL_FILES[@]}"; do
+        [[ ! -e "$MODEL_DEST/$f" ]] || need_writable "$MODEL_DEST/$f" "install.sh replaces it with the default model"
+    done
+else
+    need_writable "$CONFIG_DIR" "install.sh creates $MODEL_DEST/ in it"
+fi
+if ((ENABLE)); then
+    check_overrides enable
+fi
+refuse_if_problems "cannot install"
+
+# What is there before this run, for the rollback if a later step fails.
+WAS_INSTALLED=0
+if pyrun -m pip show "$DIST" >/dev/null 2>&1; then WAS_INSTALLED=1; fi
+MODEL_DIR_EXISTED=0
+mkdir -p "$STAGE/models-before"
+if [[ -d "$MODEL_DEST" ]]; then
+    MODEL_DIR_EXISTED=1
+    for f in "${MODEL_FILES[@]}"; do
+        [[ ! -f "$MODEL_DEST/$f" ]] || cp -p "$MODEL_DEST/$f" "$STAGE/models-before/"
+    done
+fi
+PIP_RAN=0 PIP_DONE=0 MODELS_TOUCHED=0
+rollback() {  # undo what this run changed (the overrides.cfg edit, the last step, undoes itself)
+    say "rollback" "a step failed: undoing this run's changes"
+    local f
+    if ((MODELS_TOUCHED)); then
+        for f in "${MODEL_FILES[@]}"; do
+            if [[ -f "$STAGE/models-before/$f" ]]; then
+                cp -p "$STAGE/models-before/$f" "$MODEL_DEST/$f"
+            else
+                rm -f "$MODEL_DEST/$f"
+            fi
+        done
+        if ((!MODEL_DIR_EXISTED)); then rmdir "$MODEL_DEST" 2>/dev/null || true; fi
+        say "rollback" "$MODEL_DEST/ is as it was"
+    fi
+    if ((PIP_DONE && WAS_INSTALLED)); then
+        say "rollback" "the $DIST that was installed in $PY before has been replaced by this checkout's (pip keeps no copy to put back); install.sh --uninstall removes it"
+    elif ((PIP_RAN && !WAS_INSTALLED)); then
+        pyrun -m pip uninstall -y "${PIP_FLAGS[@]}" "$DIST" >/dev/null 2>&1 || true
+        while IFS= read -r dir; do
+            [[ -z "$dir" ]] || rm -f "$dir/$PTH"
+        done < <(site_dirs)
+        if pyrun -m pip show "$DIST" >/dev/null 2>&1; then
+            say "rollback" "could not uninstall $DIST from $PY: run install.sh --uninstall"
+        else
+            say "rollback" "uninstalled $DIST (and $PTH) from $PY again (dependencies pip added stay, as with --uninstall)"
+        fi
+    fi
+}
 
 # Build from a copy of the sources: nothing is written into the checkout (it may belong to
 # another user, or be in use), and no stale build/ of an older checkout leaks into the wheel.
@@ -482,11 +460,13 @@ else
 fi
 install_args+=("$src")
 if ((!DRY_RUN)); then
+    IN_PROGRESS=1 PIP_RAN=1
     if [[ -n "$NUMPY_VERSION" ]]; then
         pip_or_die "install $DIST from $REPO_DIR into $PY while keeping numpy $NUMPY_VERSION" "${install_args[@]}"
     else
         pip_or_die "install $DIST from $REPO_DIR into $PY" "${install_args[@]}"
     fi
+    PIP_DONE=1  # (a failed pip install undoes itself)
 fi
 step "pip" "installed $DIST from $REPO_DIR into $PY_SITE (numpy + ai-edge-litert where a wheel exists; no TensorFlow)"
 
@@ -516,6 +496,7 @@ print(encoder.Encoder(modelfile.load(modelfile.default_model_path())).backend)" 
 fi
 
 if ((!DRY_RUN)); then
+    MODELS_TOUCHED=1
     mkdir -p "$MODEL_DEST"
     cp "${MODEL_FILES[@]/#/$REPO_DIR/models/}" "$MODEL_DEST/"
     if ((EUID == 0)); then  # keep the user's config folder the user's
@@ -529,4 +510,5 @@ if ((ENABLE)); then
 else
     say "config" "not enabled: add \"autoencoder = on\" to [audio_processing] in $OVERRIDES, or rerun with --enable"
 fi
+IN_PROGRESS=0
 say "done" "$DIST is installed$DRY_NOTE"

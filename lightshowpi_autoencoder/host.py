@@ -91,8 +91,8 @@ def make_class(base: type, settings_reader=read_settings) -> type:
                 model = modelfile.load(settings.model or modelfile.default_model_path())
                 engine = None
                 if self._gpu_requested:
-                    from .gpu_fft import GpuPower
-                    engine = GpuPower()
+                    from .gpu_fft import process_engine
+                    engine = process_engine()   # None: refused, numpy's FFT instead (logged once)
                 self.pipeline = ChunkPipeline(model, self.num_bins, self.custom_channel_mapping,
                                               self.sample_rate, self.input_channels, engine)
             except Exception as exc:
@@ -101,7 +101,7 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             self._state = "active"
             log.info("lightshowpi_autoencoder: model %s (id %s, %d channels, trained at %g Hz) "
                      "on %s FFT, audio %g Hz", model.path, model.model_id, model.channels,
-                     model.sample_rate, "GPU" if engine else "numpy", self.sample_rate)
+                     model.sample_rate, _engine_name(engine, self._gpu_requested), self.sample_rate)
 
         def _fail(self, exc: Exception) -> None:
             """One log line, then the show goes on with LightShowPi's buckets (or stops if strict)."""
@@ -117,10 +117,12 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             self._use_buckets()
 
         def _use_buckets(self) -> None:
-            had_engine = self.pipeline is not None and self.pipeline.engine is not None
+            from .gpu_fft import instance_made
             self.pipeline = None
             self._state = "buckets"
-            if self._gpu_requested and not had_engine:
+            # one AudioLevels per process: once the plugin has made its own (accepted or
+            # refused, this song or an earlier one), the host's buckets use numpy's FFT
+            if self._gpu_requested and not instance_made():
                 # exactly what the host's own __init__ would have made
                 self.audio_levels = _host_module(base).AudioLevels(
                     math.log(self.chunk_size / 2, 2), self.num_bins)
@@ -213,6 +215,14 @@ def make_class(base: type, settings_reader=read_settings) -> type:
     AutoencoderFFT.__qualname__ = "FFT"
     AutoencoderFFT.__module__ = base.__module__
     return AutoencoderFFT
+
+
+def _engine_name(engine: Any, requested: bool) -> str:
+    """How the spectrum is computed, for the model log line."""
+    if engine is not None:
+        from .gpu_fft import library_file
+        return "GPU (%s)" % library_file(engine.library)
+    return "numpy (the GPU library was refused, see above)" if requested else "numpy"
 
 
 def _host_module(base: type):

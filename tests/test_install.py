@@ -165,6 +165,7 @@ def test_install_enable_rerun_uninstall(venv, tmp_path):
     assert subprocess.run([str(py), "-m", "pip", "show", DIST], capture_output=True).returncode != 0
     assert not models.exists()
     assert cfg.read_text() == OVERRIDES
+    assert not backup.exists() and "removed the backup %s" % backup in r.stdout
     assert py_out(py, "import numpy; print(numpy.__version__)", elsewhere)[1] == venv["numpy"]
 
     # and a second uninstall finds nothing to do
@@ -187,7 +188,7 @@ def test_enable_edits_each_kind_of_overrides(venv, tmp_path, before, expect_sect
     assert [line for line in text.splitlines() if ON.match(line)] == ["autoencoder = on"]
     assert "autoencoder = on" in section_lines(text, "audio_processing")
     assert text.count("[audio_processing]") == 1
-    assert "autoencoder = off" not in text
+    assert "autoencoder = off" not in [line.strip() for line in text.splitlines()]  # kept as a comment
     configparser.RawConfigParser(allow_no_value=True).read_string(text)  # strict: no section twice
     if expect_section:
         assert text.endswith(expect_section)
@@ -208,9 +209,8 @@ def test_enable_edits_each_kind_of_overrides(venv, tmp_path, before, expect_sect
     if before is None:
         assert not cfg.exists()  # install.sh had created it
     else:
-        left = cfg.read_text()
-        assert "autoencoder" not in left.replace("# keep me", "")
-        assert all(line in left for line in before.splitlines() if "autoencoder" not in line)
+        assert cfg.read_bytes() == before.encode()   # the user's file, byte for byte
+    assert not (tree / "config" / "overrides.cfg.bak-autoencoder").exists()
 
 
 def test_defaults_to_neo_venv_and_dry_run_changes_nothing(venv, tmp_path):
@@ -261,3 +261,151 @@ def test_python_without_numpy_gets_no_pin(tmp_path):
     assert "[dry-run] installed %s" % DIST in r.stdout
     assert subprocess.run([str(bare / "bin" / "python"), "-m", "pip", "show", DIST],
                           capture_output=True).returncode != 0
+
+
+# ---------------------------------------------------------------- a user's own file, byte for byte
+
+USER_CRLF = (b"# my LightShowPi settings\r\n[hardware]\r\ngpio_pins = 0,1,2,3\r\n\r\n"
+             b"[audio_processing]\r\n; tuned by hand\r\nuse_gpu = False\r\n"
+             b"autoencoder_model = autoencoder/mine.tflite\r\nautoencoder_strict = on\r\n\r\n"
+             b"[lightshow]\r\nmode = playlist")                        # no final newline
+
+
+def test_enable_uninstall_enable_keeps_the_users_lines_byte_for_byte(venv, tmp_path):
+    """Issue 11: the user's own autoencoder_model line (and everything else) survives, CRLF
+    and the missing final newline included, whatever the order of runs."""
+    tree = make_tree(tmp_path, overrides=None)
+    cfg = tree / "config" / "overrides.cfg"
+    backup = tree / "config" / "overrides.cfg.bak-autoencoder"
+    cfg.write_bytes(USER_CRLF)
+    common = ("--python", venv["python"], "--lightshowpi", tree)
+    enabled = None
+    for op in ("--uninstall", "--enable", "--enable", "--uninstall", "--uninstall", "--enable",
+               "--uninstall"):
+        r = run_install(*common, op, cwd=tmp_path)
+        assert r.returncode == 0, op + r.stdout + r.stderr
+        data = cfg.read_bytes()
+        if op == "--enable":
+            parser = configparser.RawConfigParser(allow_no_value=True)
+            parser.read_string(data.decode())
+            assert parser.get("audio_processing", "autoencoder") == "on"
+            assert parser.get("audio_processing", "autoencoder_model") == "autoencoder/mine.tflite"
+            assert not data.endswith(b"\n") and data.count(b"\n") == data.count(b"\r\n")
+            assert enabled is None or data == enabled                  # the same lines every time
+            enabled = data
+            assert backup.read_bytes() == USER_CRLF and str(backup) in r.stdout
+        else:
+            assert data == USER_CRLF, op
+            assert not backup.exists()
+            if enabled is not None:
+                assert 'kept your own "autoencoder_model = autoencoder/mine.tflite"' in r.stdout
+
+
+# ---------------------------------------------------------------- failure paths (issue 15, item 5)
+
+def _immutable_works(path):
+    return subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+
+
+class Unwritable:
+    """Make a file or folder unwritable even for root: ``chattr +i`` (ext2/3/4, xfs, btrfs ...)
+    as root, ``chmod a-w`` otherwise. Undone on exit."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __enter__(self):
+        if os.geteuid() == 0:
+            if not _immutable_works(self.path):
+                pytest.skip("chattr +i does not work on %s's filesystem: cannot make a path "
+                            "unwritable for root here" % self.path)
+        else:
+            self.mode = os.stat(self.path).st_mode
+            os.chmod(self.path, self.mode & ~0o222)
+        assert not os.access(self.path, os.W_OK)
+        return self
+
+    def __exit__(self, *exc):
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", self.path], check=True)
+        else:
+            os.chmod(self.path, self.mode)
+
+
+def snapshot(tree):
+    """Every file under the tree with its bytes (and every folder)."""
+    out = {}
+    for root, dirs, files in os.walk(str(tree)):
+        for d in dirs:
+            out[os.path.join(root, d)] = None
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                out[os.path.join(root, f)] = fh.read()
+    return out
+
+
+def assert_not_installed(venv):
+    py, site = venv["python"], venv["site"]
+    assert subprocess.run([str(py), "-m", "pip", "show", DIST], capture_output=True).returncode != 0
+    assert not os.path.exists(os.path.join(site, PTH))
+    assert not os.path.exists(os.path.join(site, "lightshowpi_autoencoder"))
+
+
+@pytest.mark.parametrize("locked", ["overrides.cfg", "config"])
+def test_an_unwritable_config_is_refused_before_any_change(venv, tmp_path, locked):
+    tree = make_tree(tmp_path)
+    config = tree / "config"
+    target = config / "overrides.cfg" if locked == "overrides.cfg" else config
+    before = snapshot(tree)
+    with Unwritable(target):
+        r = run_install("--python", venv["python"], "--lightshowpi", tree, "--enable", cwd=tmp_path)
+    assert r.returncode == 1, r.stdout + r.stderr
+    err = r.stderr
+    assert "cannot write %s" % target in err and "nothing was changed" in err
+    assert ("chattr -i" if os.geteuid() == 0 else "sudo") in err
+    assert "add \"autoencoder = on\" to [audio_processing]" in err   # the way round it
+    assert "Traceback" not in err and "mkdir:" not in err
+    assert snapshot(tree) == before                                  # no backup, no model folder
+    assert_not_installed(venv)
+
+
+def test_a_failure_after_pip_is_rolled_back(venv, tmp_path):
+    """A step after pip fails (here: copying the model, through a cp that refuses that one
+    copy): the package, its .pth and the model folder go again; overrides.cfg is untouched."""
+    tree = make_tree(tmp_path)
+    before = snapshot(tree)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "cp"
+    fake.write_text('#!/bin/sh\nfor a; do last="$a"; done\n'
+                    'case "$last" in */config/autoencoder/) echo "cp: simulated failure" >&2; exit 1;; esac\n'
+                    'exec /bin/cp "$@"\n')
+    fake.chmod(0o755)
+    env = clean_env(PATH="%s:%s" % (bin_dir, os.environ["PATH"]))
+    r = run_install("--python", venv["python"], "--lightshowpi", tree, "--enable", cwd=tmp_path,
+                    env=env)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "simulated failure" in r.stderr
+    assert "installed %s" % DIST in r.stdout                 # pip had run ...
+    assert "uninstalled %s" % DIST in r.stdout and "rollback" in r.stdout
+    assert_not_installed(venv)                               # ... and was undone
+    assert snapshot(tree) == before
+
+
+def test_uninstall_refuses_before_any_change_when_it_cannot_finish(venv, tmp_path):
+    tree = make_tree(tmp_path)
+    cfg = tree / "config" / "overrides.cfg"
+    common = ("--python", venv["python"], "--lightshowpi", tree)
+    assert run_install(*common, "--enable", cwd=tmp_path).returncode == 0
+    installed = snapshot(tree)
+    with Unwritable(cfg):
+        r = run_install(*common, "--uninstall", cwd=tmp_path)
+    assert r.returncode == 1 and "cannot write %s" % cfg in r.stderr, r.stdout + r.stderr
+    assert "nothing was changed" in r.stderr
+    assert snapshot(tree) == installed
+    assert subprocess.run([str(venv["python"]), "-m", "pip", "show", DIST],
+                          capture_output=True).returncode == 0      # still installed
+    r = run_install(*common, "--uninstall", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert cfg.read_text() == OVERRIDES and not (tree / "config" / "overrides.cfg.bak-autoencoder").exists()
+    assert_not_installed(venv)

@@ -1,0 +1,1 @@
+"""Helpers for the tests that are not tests themselves (builders of third-party code)."""
