@@ -152,3 +152,21 @@ def test_song_features_marks_silent_chunks():
     pcm = np.concatenate([np.zeros((4096, 2), np.int16), sine(440, 4096)])
     feats, silent = F.song_features(pcm, 44100, 2048)
     assert feats.shape == (4, 513) and silent.tolist() == [True, True, False, False]
+
+
+def test_frame_weights_taper_the_chunk():
+    for length in (1500, 2048, 4096, 4100):
+        w = F.frame_weights(length)
+        assert len(w) == len(F.frame_starts(length))
+        assert w.sum() == pytest.approx(len(w)) and np.all(w > 0)
+    for length in (1500, 2048, 4096):                         # frames placed symmetrically
+        w = F.frame_weights(length)
+        np.testing.assert_allclose(w, w[::-1])
+    np.testing.assert_allclose(F.frame_weights(2048), [0.75, 1.5, 0.75])
+    assert F.frame_weights(1024).tolist() == [1.0] and F.frame_weights(100).tolist() == [1.0]
+    # a click in the middle of a chunk weighs more than the same click near its end
+    # (at 4096 the frames do not overlap: each click sits in the middle of one frame)
+    mid, late = np.zeros(4096), np.zeros(4096)
+    mid[1536] = late[3584] = 1.0
+    ratio = F.frame_weights(4096)[1] / F.frame_weights(4096)[3]
+    np.testing.assert_allclose(F.log_power(mid) - F.log_power(late), np.log10(ratio), atol=1e-5)
