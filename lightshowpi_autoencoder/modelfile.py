@@ -3,18 +3,21 @@ runtime needs to check and calibrate it). ``train/`` writes both.
 
 The JSON holds::
 
-    format            "lightshowpi-autoencoder"      format_version 2
+    format            "lightshowpi-autoencoder"      format_version 3
     feature_version   features.FEATURE_VERSION the model was trained with
     sample_rate       [Hz] the training audio's rate (the model's bin grid)
     input_size        513
     channels          encoder width = light channels it drives
     calibration       {"mean": [channels], "std": [channels]} of the encoder
-                      outputs over the training frames (see levels.py)
+                      outputs over the training frames (see levels.py), and with
+                      shaping {"loudness": {"mean", "std"}} of the frames'
+                      features.total_log_power [log10 FS**2]
     input_range       {"min": [513], "max": [513]} log10 power seen in training;
                       the runtime clips its input to it (optional)
-    shaping           {"kind": "onset-gate", ...} level shaping (shaping.py;
-                      optional, new in format 2: a format-1 plugin would
-                      ignore it, so it refuses format 2 and asks for an upgrade)
+    shaping           {"kind": "switching", ...} the stage that switches the
+                      lights (switching.py; optional. Format 2 had an onset
+                      gate here, format 3 this stage: an older plugin refuses
+                      format 3 and asks for an upgrade)
     tflite_sha256     hex digest of the .tflite bytes
     model_id          hash of both files' content (caches record it)
     training          songs (name, sha256, seconds), command, preset, seed, losses
@@ -31,7 +34,7 @@ from .errors import PluginError
 from .features import FEATURE_VERSION, N_BINS
 
 FORMAT = "lightshowpi-autoencoder"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _PACKAGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 _SOURCE_TREE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 DEFAULT_NAME = "default"
@@ -90,11 +93,11 @@ class ModelFile:
 
     @property
     def shaping(self):
-        """The checked shaping parameters (:mod:`shaping`), or ``None`` for plain levels."""
+        """The checked switching parameters (:mod:`switching`), or ``None`` for plain levels."""
         spec = self.meta.get("shaping")
         if not spec:
             return None
-        from .shaping import check
+        from .switching import check
         return check(spec, self.channels)
 
     @property
@@ -149,10 +152,13 @@ def load(path: str) -> ModelFile:
         raise PluginError("model metadata incomplete (channels, sample_rate, input_size, "
                           "calibration)", json_path, RETRAIN) from None
     if meta.get("shaping"):
-        from .shaping import check
+        from .switching import check
         try:
             check(meta["shaping"], channels)
-        except (ValueError, TypeError) as exc:
+            loud = cal["loudness"]
+            if not (0 < float(loud["std"]) < 1e3 and abs(float(loud["mean"])) < 1e3):
+                raise ValueError("calibration loudness needs a finite mean and a std in (0, 1000)")
+        except (ValueError, TypeError, KeyError) as exc:
             raise PluginError("model shaping metadata invalid (%s)" % exc, json_path, RETRAIN) from None
     if size != N_BINS or channels < 1 or rate <= 0 or not ok_cal:
         raise PluginError("model metadata inconsistent (input_size %s, channels %s, "

@@ -16,7 +16,7 @@ from .encoder import Encoder
 from .errors import PluginError
 from .levels import Calibration, Mapping, encoder_width, pin_mapping
 from .modelfile import ModelFile
-from .shaping import OnsetGate
+from .switching import Switching
 
 
 class ChunkPipeline:
@@ -49,9 +49,13 @@ class ChunkPipeline:
         self.engine = engine
         self.encoder = Encoder(model, backend)
         self.calibration = Calibration(model.calibration["mean"], model.calibration["std"])
-        # a model with a shaping stage makes its own ON/OFF levels (see shaping.py)
+        # a model with a shaping stage switches its lights ON/OFF itself (switching.py)
         shaping = model.shaping   # checked on each access: once here
-        self.gate = OnsetGate(shaping, model.calibration["std"]) if shaping is not None else None
+        self.stage = None
+        if shaping is not None:
+            cal = model.calibration
+            self.stage = Switching(shaping, cal["mean"], cal["std"], cal["loudness"]["mean"],
+                                   cal["loudness"]["std"])
         self.pins = pin_mapping(num_bins, custom_channel_mapping)
         self.input_range = model.input_range
         if self.input_range is not None:
@@ -78,13 +82,14 @@ class ChunkPipeline:
         if not math.isfinite(z.sum()):
             raise PluginError("model gave non-finite channel values", self.model.path,
                               "retrain or replace the model (python -m train fit)")
-        if self.gate is None:
+        if self.stage is None:
             row = self.calibration(z)
         else:
             samples = (len(data) // 2 if type(data) is bytes
                        else data.size if isinstance(data, np.ndarray)
                        else memoryview(data).nbytes // 2)
-            row = self.gate(x, z, (samples // self.channels) / self.audio_rate)
+            row = self.stage(z, x, float(features.total_log_power(x)),
+                             (samples // self.channels) / self.audio_rate)
         return row if self.pins is None else row[self.pins]
 
     def song(self, pcm: np.ndarray, chunk_size: int) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import numpy as np
 
 from lightshowpi_autoencoder import modelfile
-from lightshowpi_autoencoder.features import N_BINS
+from lightshowpi_autoencoder.features import N_BINS, total_log_power
 
 
 def dense_stack_to_tflite(layers: Sequence[Tuple[np.ndarray, np.ndarray]]) -> bytes:
@@ -47,16 +47,21 @@ def export(path: str, layers: Sequence[Tuple[np.ndarray, np.ndarray]], train_fra
     """Write ``path`` (.tflite + .json) with calibration from ``train_frames`` ``(n, 513)``.
 
     The metadata also records each bin's training range: the runtime clips its
-    input to it, as training clips the MinMax-scaled frames to [0, 1].
+    input to it, as training clips the MinMax-scaled frames to [0, 1]; and the
+    mean/std of the frames' loudness (:func:`features.total_log_power`), the
+    switching stage's starting point.
     """
     tflite = dense_stack_to_tflite(layers)
     lo, hi = train_frames.min(axis=0), train_frames.max(axis=0)
     z = run_dense_stack(layers, np.clip(train_frames, lo, hi))
     std = np.maximum(z.std(axis=0), 1e-6)
+    loud = total_log_power(np.clip(train_frames, lo, hi))
     meta = dict(info)
     meta.update(sample_rate=float(sample_rate), channels=int(z.shape[1]),
                 input_range={"min": [round(float(v), 6) for v in lo],
                              "max": [round(float(v), 6) for v in hi]},
                 calibration={"mean": [round(float(v), 8) for v in z.mean(axis=0)],
-                             "std": [round(float(v), 8) for v in std]})
+                             "std": [round(float(v), 8) for v in std],
+                             "loudness": {"mean": round(float(loud.mean()), 6),
+                                          "std": round(float(max(loud.std(), 1e-6)), 6)}})
     return modelfile.save(path, tflite, meta)

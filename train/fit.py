@@ -40,7 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
-                    rate: float) -> Tuple[List[Tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+                    rate: float, flip_signs: bool = True
+                    ) -> Tuple[List[Tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
     """Give every model the same channel convention.
 
     Each bottleneck unit is signed so that it rises with the frame's loudness
@@ -57,6 +58,8 @@ def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
     zc = (z - z.mean(0)) / (z.std(0) + 1e-12)
     sign = np.sign(np.mean(zc * ((loud - loud.mean()) / (loud.std() + 1e-12))[:, None], axis=0))
     sign[sign == 0] = 1.0
+    if not flip_signs:   # a unit whose sign means something (an amplitude) keeps it
+        sign[:] = 1.0
     Xc = (X - X.mean(0)) / (X.std(0) + 1e-12)
     corr = (zc * sign).T @ Xc / len(X)                   # (channels, 513)
     # centroid on a log-frequency axis (as we hear pitch), weighting the bins a unit
@@ -100,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     layers = est.encoder_weights()
     centroids = None
     if args.preset != "seed":
-        layers, centroids, _ = orient_channels(layers, X, args.sample_rate)
+        # an additive decoder's unit is an amplitude: its sign means something, keep it
+        layers, centroids, _ = orient_channels(layers, X, args.sample_rate,
+                                               flip_signs=not est.config.additive_gain)
     train_loss = est.loss(X)
     val_loss = est.loss(Xv) if len(Xv) else None
     describe = lambda songs: [{"name": s.name, "sha256": s.sha256, "seconds": round(s.seconds, 3)}  # noqa: E731
@@ -116,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
         "channel_centroids_hz": None if centroids is None else [round(float(c), 1) for c in centroids],
     }}
     if est.config.shaping:
-        from lightshowpi_autoencoder import shaping
-        info["shaping"] = dict(shaping.DEFAULTS, kind=shaping.KIND, long=dict(shaping.LONG_DEFAULTS))
+        from lightshowpi_autoencoder import switching
+        info["shaping"] = dict(switching.DEFAULTS, kind=switching.KIND)
     model = export.export(args.out, layers, X, args.sample_rate, info)
     if not args.no_estimator:
         est.save(estimator_dir(args.out))
