@@ -28,7 +28,7 @@ def test_preview_of_the_bundled_sample_writes_png_and_summary(tmp_path, capsys):
     lines = out.out.splitlines()
     assert any(line.startswith("encoder ") for line in lines)
     assert any(line.startswith("buckets ") for line in lines)
-    assert "F-chance" in out.out and "detector" in out.out
+    assert "rhythm" in out.out and "detector" in out.out
     assert "wrote %s" % png in out.out
 
 

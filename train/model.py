@@ -27,6 +27,23 @@ class Preset:
     decorrelation: float = 0.0
     #: export with the runtime's onset gate (lightshowpi_autoencoder.shaping)
     shaping: bool = False
+    #: 0: the autoencoder sees the 513 linear bins (the post). N > 0: it sees their mean log
+    #: power in bands N per octave (one bin at least each; DC left out), i.e. the spectrum on
+    #: a log-frequency axis, and reconstructs those bands. The band averaging is linear, so
+    #: export folds it into the first layer: the exported encoder still takes the 513 bins.
+    bands_per_octave: float = 0.0
+    #: > 0: an additive decoder. The input's log power is rebuilt as
+    #: ``log10(sum_c exp(additive_gain * code_c) * T_c)``: 8 learned nonnegative spectra T_c,
+    #: each as loud as its unit says, summed as sounds add up. A unit is then the log
+    #: amplitude of its own learned sound: it rises with that sound's loudness and falls
+    #: when another sound explains the spectrum. Loss: squared error of log10 power.
+    additive_gain: float = 0.0
+    #: weight of a penalty on the mean squared unit value: keeps the tanh units off their
+    #: rails (a unit stuck at +-1 carries no information, and its light only noise)
+    code_l2: float = 0.0
+    #: how the additive decoder's 8 spectra start: "random", or "bands": 8 bumps spread evenly
+    #: over the log-frequency bands (LightShowPi's own layout, as a starting point to learn from)
+    template_init: str = "random"
 
 
 PRESETS: Dict[str, Preset] = {
@@ -83,6 +100,60 @@ def _register(keras):
 
     _DECORRELATE = Decorrelate
 
+    @keras.saving.register_keras_serializable(package="lightshowpi_autoencoder")
+    class Additive(keras.layers.Layer):
+        """``log10(exp(gain * code) @ exp(theta) + 10**floor)``: the sum of the units' sounds."""
+
+        def __init__(self, n_out: int, gain: float, floor: float = -9.0, init: str = "random", **kw):
+            super().__init__(**kw)
+            self.n_out, self.gain, self.floor, self.init = int(n_out), float(gain), float(floor), init
+
+        def build(self, input_shape):
+            n = int(input_shape[-1])
+            if self.init == "bands":
+                # bump c centred on band (c + 0.5) * n_out / n, a Gaussian in log power
+                centre = (np.arange(n) + 0.5) * self.n_out / n
+                width = self.n_out / n
+                j = np.arange(self.n_out)[None, :]
+                start = -10.0 - 2.0 * ((j - centre[:, None]) / width) ** 2
+                initializer = keras.initializers.Constant(np.maximum(start, -20.0).astype(np.float32))
+            else:
+                initializer = keras.initializers.RandomUniform(-13.0, -10.0)
+            self.theta = self.add_weight(shape=(n, self.n_out), name="log_spectra",
+                                         initializer=initializer)
+
+        def call(self, code):
+            ops = keras.ops
+            power = ops.matmul(ops.exp(self.gain * code), ops.exp(self.theta))
+            return ops.log(power + 10.0 ** self.floor) / np.log(10.0)
+
+        def get_config(self):
+            return {**super().get_config(), "n_out": self.n_out, "gain": self.gain,
+                    "floor": self.floor, "init": self.init}
+
+    global _ADDITIVE
+    _ADDITIVE = Additive
+
+
+_ADDITIVE = None
+FLOOR = -9.0   # [log10 FS**2] the additive decoder's floor: quieter bins are not chased
+
+
+def band_matrix(per_octave: float, n_bins: int = 513) -> np.ndarray:
+    """``(n_bins, bands)`` averaging matrix: column j is 1/count on the bins of band j.
+
+    Bands are ``per_octave`` wide on a log-frequency axis over bins 1..n_bins-1
+    (bin k is ``k * rate / 1024`` Hz), at least one bin each, so the lowest bands
+    are single bins (the FFT's own resolution, 43 Hz at 44.1 kHz).
+    """
+    top = n_bins - 1
+    edges = np.unique(np.round(2.0 ** np.arange(0, np.log2(top) + 1e-9, 1.0 / per_octave)).astype(int))
+    edges = np.append(edges[edges < top], n_bins)
+    P = np.zeros((n_bins, len(edges) - 1))
+    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        P[lo:hi, j] = 1.0 / (hi - lo)
+    return P
+
 
 class Autoencoder:
     """MinMax scaler + dense autoencoder.
@@ -100,6 +171,8 @@ class Autoencoder:
         self.epochs = int(epochs if epochs is not None else self.config.epochs)
         self.scaler = None
         self.model = None
+        self.pool = (band_matrix(self.config.bands_per_octave)
+                     if self.config.bands_per_octave else None)
         self.history: Dict[str, List[float]] = {}
 
     # -- building -----------------------------------------------------------
@@ -110,10 +183,18 @@ class Autoencoder:
         x = L.Dropout(self.config.input_dropout, name="input_dropout")(inp)
         for i, units in enumerate(self.config.hidden):
             x = L.Dense(units, activation="tanh", name="enc%d" % i)(x)
-        code = L.Dense(self.channels, activation="tanh", name="bottleneck")(x)
+        reg = keras.regularizers.L2(self.config.code_l2) if self.config.code_l2 else None
+        code = L.Dense(self.channels, activation="tanh", name="bottleneck",
+                       activity_regularizer=reg)(x)
         x = code
         if self.config.decorrelation:
             x = _DECORRELATE(self.config.decorrelation, name="decorrelate")(x)
+        if self.config.additive_gain:
+            out = _ADDITIVE(n_in, self.config.additive_gain, FLOOR, self.config.template_init,
+                            name="reconstruction")(x)
+            model = keras.Model(inp, out, name="autoencoder")
+            model.compile(optimizer=keras.optimizers.Adam(self.config.learning_rate), loss="mse")
+            return model
         for i, units in enumerate(reversed(self.config.hidden)):
             x = L.Dense(units, activation="tanh", name="dec%d" % i)(x)
         out = L.Dense(n_in, activation="sigmoid", name="reconstruction")(x)
@@ -123,8 +204,19 @@ class Autoencoder:
         return model
 
     # -- fit / transform ------------------------------------------------------
+    def inputs(self, X: np.ndarray) -> np.ndarray:
+        """Frames ``(n, 513)`` -> what the network reads: the frames, or their log-frequency bands."""
+        return X if self.pool is None else np.asarray(X, np.float64) @ self.pool
+
+    def targets(self, X: np.ndarray, Xs: np.ndarray) -> np.ndarray:
+        """What the decoder rebuilds: the scaled input (the post), or for the additive
+        decoder the unscaled log10 power, floored at :data:`FLOOR`."""
+        if not self.config.additive_gain:
+            return Xs
+        return np.maximum(self.inputs(X), FLOOR).astype(np.float32)
+
     def scale(self, X: np.ndarray) -> np.ndarray:
-        return np.clip(self.scaler.transform(X), 0.0, 1.0).astype(np.float32)
+        return np.clip(self.scaler.transform(self.inputs(X)), 0.0, 1.0).astype(np.float32)
 
     def fit(self, X: np.ndarray, X_val: Optional[np.ndarray] = None, verbose: int = 1) -> "Autoencoder":
         """Train on frames ``(n, 513)`` [log10 power]; ``X_val`` is scored each epoch."""
@@ -133,14 +225,14 @@ class Autoencoder:
         import tensorflow as tf
         keras.utils.set_random_seed(self.seed)
         tf.config.experimental.enable_op_determinism()
-        self.scaler = MinMaxScaler().fit(X)
+        self.scaler = MinMaxScaler().fit(self.inputs(X))
         Xs = self.scale(X)
         val = None
         if X_val is not None and len(X_val):
             Xv = self.scale(X_val)
-            val = (Xv, Xv)
-        self.model = self._build(X.shape[1])
-        hist = self.model.fit(Xs, Xs, epochs=self.epochs, batch_size=self.config.batch_size,
+            val = (Xv, self.targets(X_val, Xv))
+        self.model = self._build(Xs.shape[1])
+        hist = self.model.fit(Xs, self.targets(X, Xs), epochs=self.epochs, batch_size=self.config.batch_size,
                               shuffle=True, validation_data=val, verbose=verbose)
         self.history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
         return self
@@ -148,14 +240,17 @@ class Autoencoder:
     def encoder_weights(self) -> List[Tuple[np.ndarray, np.ndarray]]:
         """``[(W, b), ...]`` of the encoder's dense layers, the scaler folded into the first.
 
-        The MinMax scaler is ``x * s + m``, so ``(x*s + m) @ W + b == x @ (s[:,None]*W) + (m @ W + b)``.
+        The MinMax scaler is ``x * s + m``, so ``(x*s + m) @ W + b == x @ (s[:,None]*W) + (m @ W + b)``;
+        the band averaging ``P`` (``bands_per_octave``) is folded the same way: ``(x @ P) @ W``
+        is ``x @ (P @ W)``. The first layer then takes the 513 bins.
         """
         names = ["enc%d" % i for i in range(len(self.config.hidden))] + ["bottleneck"]
         layers = [self.model.get_layer(n).get_weights() for n in names]
         s = self.scaler.scale_.astype(np.float64)
         m = self.scaler.min_.astype(np.float64)
         W0, b0 = (np.asarray(a, dtype=np.float64) for a in layers[0])
-        folded = [(s[:, None] * W0, m @ W0 + b0)]
+        W = s[:, None] * W0
+        folded = [(W if self.pool is None else self.pool @ W, m @ W0 + b0)]
         folded += [(np.asarray(W, np.float64), np.asarray(b, np.float64)) for W, b in layers[1:]]
         return folded
 

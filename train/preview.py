@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence, TextIO
 
 import numpy as np
@@ -84,17 +84,20 @@ def fmt(value, digits: int = 2) -> str:
     return "%.*f" % (digits, value)
 
 
-#: (key, column title) of the summary table, in order.
-COLUMNS = (("onset_f", "onset F"), ("onset_chance", "chance"),
-           ("onset_f_minus_chance", "F-chance"), ("toggles_median", "toggles/s med"),
-           ("toggles_worst", "toggles/s worst"), ("short_on_fraction", "ON<100ms"),
-           ("mean_abs_r", "mean|r|"), ("stuck", "stuck ch"),
-           ("section_accuracy", "sections acc"))
+#: (key, column title) of the summary table, in order: what a viewer sees, on ON/OFF states.
+COLUMNS = (("onset_f_minus_chance", "rhythm"), ("short_on_fraction", "ON<100ms"),
+           ("mean_abs_r", "mean|r|"), ("stuck", "stuck ch"), ("loudness_rho", "loud->light"),
+           ("dark", "dark"), ("consistency", "consistent"), ("on_fraction", "ON share"),
+           ("section_accuracy", "sections"), ("register", "register"))
+#: columns only some songs have (synthetic section songs, the register melody)
+OPTIONAL = ("section_accuracy", "register")
 
 
 def summary_table(rows: Dict[str, Dict[str, object]], sections: bool) -> str:
-    """Plain-text table: one line per method."""
-    cols = [c for c in COLUMNS if sections or c[0] != "section_accuracy"]
+    """Plain-text table: one line per method (``sections``: show the optional columns
+    that any row has)."""
+    cols = [c for c in COLUMNS if c[0] not in OPTIONAL
+            or sections and any(r.get(c[0]) is not None for r in rows.values())]
     head = ["method"] + [t for _, t in cols]
     body = [[name] + [fmt(row[k]) for k, _ in cols] for name, row in rows.items()]
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
@@ -106,7 +109,7 @@ def summary_table(rows: Dict[str, Dict[str, object]], sections: bool) -> str:
 
 @dataclass
 class Song:
-    """A decoded song and its music onsets."""
+    """A decoded song, its music onsets and (synthetic songs) its ground truth."""
 
     name: str
     pcm: np.ndarray           # int16 (frames, channels)
@@ -114,10 +117,26 @@ class Song:
     onsets: np.ndarray        # [s]
     onset_source: str         # "exact" or "detector"
     sections: Optional[tuple] = None  # (labels, instances) per second, synthetic songs
+    notes: Optional[np.ndarray] = None  # (start [s], midi, duration [s]), the register melody
+    _listening: Dict[int, object] = field(default_factory=dict, repr=False)
 
     @property
     def seconds(self) -> float:
         return self.pcm.shape[0] / float(self.rate)
+
+    def listening(self, chunk_size: int):
+        """The sound on a show's chunk grid (:class:`train.listening.Listening`), made once."""
+        if chunk_size not in self._listening:
+            from .listening import Listening
+            self._listening[chunk_size] = Listening(self.pcm, self.rate, chunk_size)
+        return self._listening[chunk_size]
+
+
+def melody_song(seed: int) -> Song:
+    """The register metric's synthetic melody (:func:`train.synth.make_melody`) as a Song."""
+    from .synth import make_melody
+    m = make_melody(seed)
+    return Song(m.name, m.pcm, m.rate, m.onsets, "exact", notes=m.notes)
 
 
 def load_song(path: Optional[str], synthetic: Optional[int], start: float,
@@ -166,8 +185,12 @@ def compute(song: Song, settings: methods.ShowSettings, model, pca: Optional[met
 
 
 def score(song: Song, shows: Dict[str, methods.Show], chunk_seconds: float) -> Dict[str, Dict[str, object]]:
+    """Every metric (:func:`train.metrics.show_metrics`) of each method's show, on its pins'
+    ON/OFF states."""
+    listening = song.listening(int(round(chunk_seconds * song.rate)))
     return {name: metrics.show_metrics(s.brightness, chunk_seconds, song.onsets, song.onset_source,
-                                       song.seconds, song.sections)
+                                       song.seconds, song.sections, listening=listening,
+                                       notes=song.notes)
             for name, s in shows.items()}
 
 
@@ -352,10 +375,13 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(summary_table(rows, song.sections is not None))
     print()
-    print("F-chance: onset F-measure (50 ms) of light ON transitions minus the same against "
-          "randomly shifted music onsets; toggles/s per channel; ON<100ms: fraction of ON periods "
-          "shorter than 100 ms; mean|r|: mean |correlation| between channels; stuck: channels ON "
-          "<5% or >95% of the time. Definitions: train/metrics.py.")
+    print("All on the lights' ON/OFF states. rhythm: onset F-measure (50 ms) of light ON "
+          "transitions minus the same against randomly shifted music onsets; ON<100ms: share of "
+          "ON periods shorter than 100 ms (flicker); mean|r|: mean |correlation| between lights; "
+          "stuck: lights ON <5% or >95% of the time; loud->light: Spearman rho of the share of "
+          "lights ON and the loudness, 1 s windows; dark: share of audible chunks with every "
+          "light OFF; consistent: do similar-sounding moments get similar lights (1 = always, "
+          "0 = no better than chance). Definitions: train/metrics.py.")
     print("wrote %s" % png)
     if args.live:
         pins = {name: s.pins for name, s in shows.items()}
