@@ -45,6 +45,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from . import validate
 from .features import N_BINS
 from .levels import HOST_MEAN, HOST_STD
 
@@ -70,39 +71,50 @@ SLOW_S = 1.0
 SLOW_EVERY = 4
 
 
+#: documented limits of each parameter, checked at load: ``(low, high, low excluded)``.
+#: Past them a value is no longer a show setting but a hazard (1e7 bands per octave
+#: allocate gigabytes; a 1e308 s hold overflows the chunk count).
+LIMITS: Dict[str, Tuple[float, float, bool]] = {
+    "hold_s": (0.0, 10.0, True), "gap_s": (0.0, 10.0, False), "window_s": (0.0, 60.0, True),
+    "threshold_sd": (0.0, 10.0, False), "min_flux": (0.0, 10.0, False),
+    "bands_per_octave": (0.0, 48.0, False), "fairness_per_s": (0.0, 100.0, False),
+    "slow_depth": (0.0, 1.0, False), "long_chunk_s": (0.0, 10.0, False)}
+
+
 def check(spec: Any, channels: int) -> Dict[str, float]:
     """Validate a model's ``shaping`` metadata; returns the full parameter dict.
 
-    :raises ValueError: with what is wrong (the caller names the file).
+    ``picks`` is a whole number in 1..``channels``; the others are finite numbers
+    within :data:`LIMITS`.
+
+    :raises ValueError: (:class:`validate.Invalid`) naming the field and its limits
+        (the caller names the file).
     """
     if not isinstance(spec, Mapping) or spec.get("kind") != KIND:
-        raise ValueError("shaping kind must be %r" % KIND)
-    params: Dict[str, Any] = dict(DEFAULTS)
-    for key in DEFAULTS:
-        if key in spec:
-            params[key] = float(spec[key])
-    long = dict(LONG_DEFAULTS)
+        raise validate.Invalid("shaping kind must be %r" % KIND)
     extra = spec.get("long", {})
     if not isinstance(extra, Mapping) or not set(extra) <= set(DEFAULTS) - _NOT_LONG:
-        raise ValueError("shaping long must map parameter names (not %s) to values"
-                         % ", ".join(sorted(_NOT_LONG)))
-    long.update({k: float(v) for k, v in extra.items()})
-    _check_values(params, channels)
-    _check_values(dict(params, **long), channels)
+        raise validate.Invalid("shaping long must map parameter names (not %s) to values"
+                               % ", ".join(sorted(_NOT_LONG)))
+    params: Dict[str, Any] = dict(DEFAULTS)
+    params.update(_checked(spec, "shaping.", channels))
+    long = dict(LONG_DEFAULTS)
+    long.update(_checked(extra, "shaping.long.", channels))
     params["long"] = long
     return params
 
 
-def _check_values(params: Mapping[str, Any], channels: int) -> None:
-    if not (1 <= params["picks"] <= channels) or params["picks"] != int(params["picks"]):
-        raise ValueError("shaping picks must be a whole number in 1..%d" % channels)
-    for key in ("hold_s", "window_s"):
-        if not params[key] > 0:
-            raise ValueError("shaping %s must be > 0" % key)
-    for key in ("gap_s", "threshold_sd", "min_flux", "bands_per_octave", "fairness_per_s",
-                "slow_depth", "long_chunk_s"):
-        if not (params[key] >= 0 and math.isfinite(params[key])):
-            raise ValueError("shaping %s must be >= 0" % key)
+def _checked(values: Mapping[str, Any], prefix: str, channels: int) -> Dict[str, float]:
+    out: Dict[str, float] = {}
+    for key in DEFAULTS:
+        if key not in values:
+            continue
+        if key == "picks":
+            out[key] = validate.whole(values[key], prefix + key, 1, channels)
+        else:
+            lo, hi, lo_open = LIMITS[key]
+            out[key] = validate.real(values[key], prefix + key, lo, hi, lo_open)
+    return out
 
 
 def band_plan(per_octave: float) -> Optional[Tuple[np.ndarray, np.ndarray]]:
@@ -212,5 +224,5 @@ class OnsetGate:
         return self._out.copy()
 
 
-__all__ = ("KIND", "DEFAULTS", "LONG_DEFAULTS", "ON_LEVEL", "OFF_LEVEL", "SLOW_S", "check",
+__all__ = ("KIND", "DEFAULTS", "LONG_DEFAULTS", "LIMITS", "ON_LEVEL", "OFF_LEVEL", "SLOW_S", "check",
            "band_plan", "OnsetGate")

@@ -1,0 +1,76 @@
+"""A model's metadata is checked field by field at load: hostile values are refused
+with the field, the file and the fix, never a bare TypeError / RecursionError /
+MemoryError later, and never a dark show."""
+import json
+import logging
+
+import numpy as np
+import pytest
+
+from lightshowpi_autoencoder import modelfile, validate
+from lightshowpi_autoencoder.errors import PluginError
+from lightshowpi_autoencoder.settings import Settings
+
+from . import bad_models
+from .test_host import build, music_chunks
+
+
+def test_the_shipped_model_passes_and_the_unedited_copy_too(tmp_path):
+    model = modelfile.load(bad_models.write(tmp_path, lambda meta: None))
+    assert model.model_id == modelfile.load(modelfile.default_model_path()).model_id
+
+
+@pytest.mark.parametrize("name, edit, field", bad_models.CASES, ids=[c[0] for c in bad_models.CASES])
+def test_hostile_metadata_is_refused_naming_field_file_and_fix(tmp_path, name, edit, field):
+    path = bad_models.write(tmp_path, edit)
+    with pytest.raises(PluginError) as err:
+        modelfile.load(path)
+    text = str(err.value)
+    assert field in text, text
+    assert err.value.path == path[:-len(".tflite")] + ".json"
+    assert "fix:" in text and len(text) < 400
+
+
+@pytest.mark.parametrize("name, edit, field", bad_models.CASES[:4], ids=[c[0] for c in bad_models.CASES[:4]])
+def test_in_the_host_each_falls_back_with_one_error_line(host_module, tmp_path, caplog, name, edit, field):
+    path = bad_models.write(tmp_path, edit)
+    fft = build(host_module(), Settings(enabled=True, model=path))
+    with caplog.at_level(logging.INFO, logger="lightshowpi_autoencoder"):
+        rows = [fft.calculate_levels(c) for c in music_chunks(3)]
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and field in errors[0] and "falling back" in errors[0]
+    assert fft._state == "buckets" and all(np.array_equal(r, np.ones(8)) for r in rows)
+
+
+def test_a_newer_format_asks_for_an_upgrade_not_a_retrain(tmp_path):
+    path = bad_models.write(tmp_path, bad_models._set(("format_version",), modelfile.FORMAT_VERSION + 1))
+    with pytest.raises(PluginError, match="newer than this plugin reads.*upgrade the plugin"):
+        modelfile.load(path)
+
+
+def test_missing_model_fix_names_the_file_that_chose_it(tmp_path):
+    with pytest.raises(PluginError, match=r"fix: check autoencoder_model in /x/\.song\.cfg"):
+        modelfile.load(str(tmp_path / "nope.tflite"), "/x/.song.cfg")
+    with pytest.raises(PluginError, match="reinstall the plugin"):
+        modelfile.load(str(tmp_path / "nope.tflite"))
+
+
+def test_depth_is_checked_without_recursion_and_strings_do_not_count():
+    deep = b"[" * 100000 + b"]" * 100000
+    with pytest.raises(validate.Invalid, match="nested more than 16"):
+        validate.parse_json(deep, 10 ** 6, 16)
+    assert validate.parse_json(b'{"a": "[[[[[[[[[[[[[[[[[[[[[[\\"[[["}', 1000, 2) == {"a": "[" * 22 + '"[[['}
+    with pytest.raises(validate.Invalid, match="over the limit"):
+        validate.parse_json(b"[1, 2]", 5, 4)
+
+
+@pytest.mark.parametrize("value", [True, 2.0, "2", None, [2], 10 ** 400])
+def test_whole_numbers_are_json_integers(value):
+    with pytest.raises(validate.Invalid, match="x is .* must be a whole number"):
+        validate.whole(value, "x", 0, 10)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 10 ** 400, "1", None, True, 11, -1])
+def test_reals_are_finite_and_bounded(value):
+    with pytest.raises(validate.Invalid, match="must be a finite number in"):
+        validate.real(value, "x", 0.0, 10.0)
