@@ -74,3 +74,32 @@ def test_whole_numbers_are_json_integers(value):
 def test_reals_are_finite_and_bounded(value):
     with pytest.raises(validate.Invalid, match="must be a finite number in"):
         validate.real(value, "x", 0.0, 10.0)
+
+
+def test_corrupt_tflite_names_the_file_as_the_fix_when_an_interpreter_is_installed(tmp_path):
+    """Re-signed, so only the interpreter can tell: the fix is the file, not a pip install."""
+    pytest.importorskip("ai_edge_litert")
+    from lightshowpi_autoencoder.encoder import Encoder
+
+    path = bad_models.write(tmp_path, lambda meta: None)
+    data = bytearray(open(path, "rb").read())
+    data[:64] = bytes(64)                                   # the flatbuffer's header and root
+    meta = json.load(open(path[:-7] + ".json"))
+    meta.pop("model_id")
+    model = modelfile.save(str(tmp_path / "corrupt"), bytes(data), meta)
+    with pytest.raises(PluginError) as err:
+        Encoder(model, "litert")
+    fix = str(err.value).split("fix: ", 1)[1]
+    assert "damaged" in fix and not fix.startswith("pip install")
+
+
+def test_numpy_executor_alone_offers_an_interpreter_first(tmp_path):
+    from lightshowpi_autoencoder.encoder import Encoder
+
+    path = bad_models.write(tmp_path, lambda meta: None)
+    meta = json.load(open(path[:-7] + ".json"))
+    meta.pop("model_id")
+    model = modelfile.save(str(tmp_path / "garbage"), b"\x00" * 256, meta)
+    with pytest.raises(PluginError) as err:
+        Encoder(model, "numpy")
+    assert str(err.value).split("fix: ", 1)[1].startswith("install a TFLite interpreter")
