@@ -103,3 +103,20 @@ def test_numpy_executor_alone_offers_an_interpreter_first(tmp_path):
     with pytest.raises(PluginError) as err:
         Encoder(model, "numpy")
     assert str(err.value).split("fix: ", 1)[1].startswith("install a TFLite interpreter")
+
+
+def test_calibration_at_its_limits_gives_finite_levels_for_any_finite_output(tmp_path):
+    """Why the pipeline needs no second check after calibration (it has one after shaping)."""
+    from lightshowpi_autoencoder.pipeline import ChunkPipeline
+
+    def extreme(meta):
+        meta.pop("shaping")
+        meta["calibration"] = {"mean": [1e4, -1e4] * 4, "std": [1.01e-7, 1e4] * 4}
+    model = modelfile.load(bad_models.write(tmp_path, extreme))
+    pipe = ChunkPipeline(model, 8, 0, 44100.0, 2)
+    chunk = (np.random.default_rng(0).normal(0, 3000, 4096)).astype(np.int16).tobytes()
+    for z in ([3e38, -3e38] * 4, [-3e38, 3e38] * 4, [0.0] * 8, [1e4, -1e4] * 4):
+        pipe.encoder._run = lambda x, z=z: np.asarray(z, np.float32)
+        with np.errstate(over="ignore"):        # float32 overflow is the point here
+            row = pipe(chunk)
+        assert np.all(np.isfinite(row)) and np.all((row >= 3) & (row <= 21))
