@@ -10,7 +10,9 @@ one. :func:`install` swaps the module's ``FFT`` for a subclass that
   saying what and how to fix it, when the model or a chunk fails (or stops
   the show with that message when ``autoencoder_strict = on``),
 * marks its caches so that LightShowPi without the plugin, the plugin with
-  another model, and the plugin reading a bucket cache all regenerate.
+  another model, and the plugin reading a bucket cache all regenerate,
+* logs the configuration lines it could not read (:mod:`settings`) when
+  LightShowPi makes the FFT object, once LightShowPi's log exists.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import modelfile
+from . import modelfile, stop
 from .errors import PluginError
 from .settings import Settings, read_settings, song_settings
 
@@ -66,11 +68,21 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             self._state = "new"        # new -> active | buckets
             self._rows_from_model = 0
             self._mixed = False
+            self._reported: set = set()
             try:
                 self._settings = settings_reader()
             except Exception as exc:
                 self._settings = Settings(enabled=True)
                 self._fail(exc)
+            else:
+                self._report(self._settings)
+
+        def _report(self, settings: Settings) -> None:
+            """Log each configuration line that could not be read, once per song."""
+            for problem in settings.problems:
+                if problem not in self._reported:
+                    self._reported.add(problem)
+                    log.error("lightshowpi_autoencoder: %s", problem)
 
         # -- choosing the model -------------------------------------------------
         def _activate(self, song_cfg: Optional[str]) -> None:
@@ -81,6 +93,8 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             except Exception as exc:
                 self._fail(exc)
                 return
+            self._report(settings)
+            self._settings = settings    # a song's own autoencoder_strict counts for its song
             if not settings.enabled:
                 log.info("lightshowpi_autoencoder: off for this song (%s); using "
                          "LightShowPi's buckets", settings.source or "configuration")
@@ -88,7 +102,8 @@ def make_class(base: type, settings_reader=read_settings) -> type:
                 return
             try:
                 from .pipeline import ChunkPipeline
-                model = modelfile.load(settings.model or modelfile.default_model_path())
+                model = modelfile.load(settings.model or modelfile.default_model_path(),
+                                       settings.model_source if settings.model else None)
                 engine = None
                 if self._gpu_requested:
                     from .gpu_fft import GpuPower
@@ -106,10 +121,11 @@ def make_class(base: type, settings_reader=read_settings) -> type:
         def _fail(self, exc: Exception) -> None:
             """One log line, then the show goes on with LightShowPi's buckets (or stops if strict)."""
             msg = str(exc) if isinstance(exc, PluginError) else "%s: %s" % (type(exc).__name__, exc)
-            strict = getattr(self, "_settings", Settings()).strict
-            if strict:
-                log.error("lightshowpi_autoencoder: %s (autoencoder_strict is on: stopping)", msg)
-                raise SystemExit("lightshowpi_autoencoder: " + msg)
+            settings = getattr(self, "_settings", Settings())
+            if settings.strict:
+                where = settings.strict_source
+                stop.stop("lightshowpi_autoencoder: %s (autoencoder_strict = on%s: show stopped)"
+                          % (msg, " in %s" % where if where and where not in msg else ""))
             log.error("lightshowpi_autoencoder: %s; falling back to LightShowPi's frequency "
                       "buckets for this song", msg)
             if self._rows_from_model:
@@ -221,14 +237,16 @@ def _host_module(base: type):
 
 
 def install(fft_module: Any, settings: Optional[Settings] = None) -> bool:
-    """Swap ``fft_module.FFT`` for the plugin's subclass when the configuration enables it.
+    """Swap ``fft_module.FFT`` for the plugin's subclass when the configuration enables it,
+    or has plugin lines it could not read (the subclass then logs them when LightShowPi
+    makes the FFT object, and plays LightShowPi's buckets unless the plugin is on).
 
     :returns: True if installed. Never raises: a problem is logged and the host
         keeps its own FFT.
     """
     try:
         settings = settings if settings is not None else read_settings()
-        if not settings.enabled:
+        if not settings.enabled and not settings.problems:
             return False
         base = fft_module.FFT
         if getattr(base, "plugin", None) == "lightshowpi_autoencoder":

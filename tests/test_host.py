@@ -60,10 +60,14 @@ def test_missing_model_falls_back_with_one_clear_line(host_module, caplog, tmp_p
     assert "falling back" in errors[0]
 
 
-def test_strict_stops_the_show_with_the_message(host_module, tmp_path):
+def test_strict_stops_the_show_with_the_message(host_module, tmp_path, caplog):
     fft = build(host_module(), Settings(enabled=True, model=str(tmp_path / "nope"), strict=True))
-    with pytest.raises(SystemExit, match="model not found"):
-        fft.calculate_levels(music_chunks(1)[0])
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        with pytest.raises(SystemExit) as stopped:
+            fft.calculate_levels(music_chunks(1)[0])
+    assert stopped.value.code == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "model not found" in errors[0] and "show stopped" in errors[0]
 
 
 def test_corrupt_model_is_rejected(host_module, tmp_path, caplog):
@@ -195,3 +199,28 @@ def test_install_swaps_only_when_enabled(host_module):
     assert host.install(mod, Settings(enabled=False)) is False and mod.FFT is original
     assert host.install(mod, ON) is True and issubclass(mod.FFT, original)
     assert host.install(mod, ON) is True and mod.FFT.__mro__[1] is original   # not twice
+
+
+def test_a_song_cfg_can_make_its_song_strict(host_module, tmp_path, caplog):
+    cfg = tmp_path / ".song.mp3.cfg"
+    cfg.write_text("[custom_audio_processing]\nautoencoder_strict = on\n"
+                   "autoencoder_model = missing.tflite\n")
+    fft = build(host_module(), ON)
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        with pytest.raises(SystemExit) as stopped:
+            fft.compare_config(str(tmp_path / ".song.mp3.sync"))
+    assert stopped.value.code == 1
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    # the fix and the strict note name the song's file, not overrides.cfg
+    assert "check autoencoder_model in %s" % cfg in line and "autoencoder_strict = on" in line
+    assert "overrides.cfg" not in line
+
+
+def test_bad_settings_are_logged_when_the_fft_object_is_made(host_module, tmp_path, caplog):
+    bad = Settings(enabled=True, strict=False, problems=("autoencoder_strict = maybe is not on/off "
+                                                         "(taken as off); file: o.cfg; fix: x",))
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        fft = build(host_module(), bad)
+        assert len(caplog.records) == 1 and "autoencoder_strict = maybe" in caplog.text
+        fft.calculate_levels(music_chunks(1)[0])
+    assert fft._state == "active" and len(caplog.records) == 1     # the plugin still runs
