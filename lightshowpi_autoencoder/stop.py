@@ -8,11 +8,14 @@ exit. Two things would otherwise spoil that exit:
 * **The decoder's reader threads.** audioread's ffmpeg backend (LightShowPi
   Neo's decoder, and what the test harness gives the original) reads the
   decoded song in *daemon* threads, each blocked in a read of the pipe while
-  holding its buffered reader's lock. On an exit mid-song the decoder is
-  still open, and the interpreter's final garbage collection closes it after
-  the daemon threads are frozen: CPython aborts with "Fatal Python error:
-  _enter_buffered_busy ... daemon threads" (status -6). Any exit mid-song
-  does it, LightShowPi's own Ctrl-C included; it is not the plugin's raise.
+  holding its buffered reader's lock, until ffmpeg has decoded the whole song
+  into an unbounded queue (the first second or so of a song). An exit in
+  that window leaves the decoder open, and the interpreter's final garbage
+  collection closes it after the daemon threads are frozen: CPython aborts
+  with "Fatal Python error: _enter_buffered_busy ... daemon threads"
+  (status -6). A strict stop comes exactly then (the model is loaded when
+  the song starts), but it is not the plugin's raise: LightShowPi's own
+  Ctrl-C in that window aborts the same way (both forks, in the harness).
   So after LightShowPi's clean-up, while threads still run, the stop closes
   audioread files that are still open (each kills its ffmpeg and joins its
   threads).
