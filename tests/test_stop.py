@@ -4,10 +4,10 @@ even while a decoder's daemon thread is blocked reading its pipe (issue 15, item
 The decoder here is audioread's ffmpeg backend in miniature (a module named
 ``audioread`` written to a tmp folder): a child process's stdout read by a
 daemon thread that holds the buffered reader's lock, and a ``close()`` that
-kills the child and joins the thread. With any plain ``sys.exit`` mid-song the
-interpreter's final garbage collection closes it after the thread is frozen
-and CPython aborts: the control run shows the stand-in reproduces that.
-tests/test_integration.py runs the real thing in LightShowPi.
+kills the child and joins the thread. With a plain ``sys.exit`` while it
+reads, the interpreter's final garbage collection closes it after the thread
+is frozen and CPython aborts: the control run shows the stand-in reproduces
+that. tests/test_integration_bad_input.py runs the real thing in LightShowPi.
 """
 import os
 import subprocess
