@@ -26,7 +26,8 @@ naming the field, the file and the fix)::
                       [an object; read by train/ only]
 
 The file itself is at most :data:`MAX_JSON_BYTES` and nests at most
-:data:`MAX_JSON_DEPTH` deep, checked before it is parsed.
+:data:`MAX_JSON_DEPTH` deep, checked before it is parsed; the ``.tflite`` is at
+most :data:`MAX_TFLITE_BYTES`.
 """
 from __future__ import annotations
 
@@ -124,6 +125,8 @@ class ModelFile:
 #: limits on the JSON before it is parsed (the shipped model's is 17 KB, 4 levels deep)
 MAX_JSON_BYTES = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 16
+#: an encoder of a few dense layers is well under a megabyte
+MAX_TFLITE_BYTES = 64 * 1024 * 1024
 #: documented limits of the values (see the module docstring)
 SAMPLE_RATES = (8000.0, 192000.0)       # [Hz]
 MAX_CHANNELS = N_BINS                   # a bottleneck no wider than its input
@@ -152,10 +155,17 @@ def load(path: str, named_in: Optional[str] = None) -> ModelFile:
                                    % (os.path.getsize(json_path), MAX_JSON_BYTES))
         with open(json_path, "rb") as fh:
             meta = validate.parse_json(fh.read(MAX_JSON_BYTES + 1), MAX_JSON_BYTES, MAX_JSON_DEPTH)
-        with open(tfl_path, "rb") as fh:
-            tflite = fh.read()
     except (OSError, validate.Invalid) as exc:
         raise PluginError("model metadata unreadable (%s)" % exc, json_path, RETRAIN) from None
+    try:
+        size = os.path.getsize(tfl_path)
+        if size > MAX_TFLITE_BYTES:
+            raise PluginError("model is %d bytes, over the limit of %d (the shipped one is "
+                              "0.3 MB)" % (size, MAX_TFLITE_BYTES), tfl_path, RETRAIN)
+        with open(tfl_path, "rb") as fh:
+            tflite = fh.read()
+    except OSError as exc:
+        raise PluginError("model unreadable (%s)" % exc, tfl_path, RETRAIN) from None
     try:
         _check_meta(meta)
     except _TooNew as exc:

@@ -120,3 +120,12 @@ def test_calibration_at_its_limits_gives_finite_levels_for_any_finite_output(tmp
         with np.errstate(over="ignore"):        # float32 overflow is the point here
             row = pipe(chunk)
         assert np.all(np.isfinite(row)) and np.all((row >= 3) & (row <= 21))
+
+
+def test_an_oversized_tflite_is_refused_before_it_is_read(tmp_path):
+    path = bad_models.write(tmp_path, lambda meta: None)
+    with open(path, "r+b") as fh:                     # sparse: no disk space used
+        fh.truncate(modelfile.MAX_TFLITE_BYTES + 1)
+    with pytest.raises(PluginError, match="over the limit") as err:
+        modelfile.load(path)
+    assert err.value.path == path and "fix:" in str(err.value)
