@@ -86,6 +86,21 @@ def backend_order() -> List[str]:
     return list(BACKENDS)
 
 
+def _fix(tried: List[Tuple[str, str]]) -> str:
+    """The fix for a model no backend would load, from what each backend said."""
+    rejected = [name for name, why in tried if not why.startswith("not installed")]
+    if rejected and rejected[0] != "numpy":
+        # a TFLite interpreter is installed and read the file: the file is the problem
+        return ("the .tflite is damaged or not an encoder export: copy the .tflite and .json "
+                "that train/ wrote together again, or " + RETRAIN)
+    if rejected:
+        # only the numpy executor was there, and it runs dense encoders only
+        return ("install a TFLite interpreter (pip install ai-edge-litert, or tflite-runtime) "
+                "into the Python LightShowPi runs with; if one is installed, the .tflite is "
+                "damaged: " + RETRAIN)
+    return "pip install ai-edge-litert (or tflite-runtime), or unset LSPAI_BACKEND"
+
+
 class Encoder:
     """The model's encoder: feature frame ``(513,)`` -> raw channel activations ``(channels,)``.
 
@@ -112,7 +127,7 @@ class Encoder:
         if runner is None:
             raise PluginError("no interpreter could load the model (%s)"
                               % "; ".join("%s: %s" % t for t in tried), model.path,
-                              "pip install ai-edge-litert (or tflite-runtime), or " + RETRAIN)
+                              _fix(tried))
         n_in = int(np.prod(runner.input_shape))
         n_out = int(np.prod(runner.output_shape))
         if n_in != N_BINS or n_out != model.channels:

@@ -10,7 +10,11 @@ one. :func:`install` swaps the module's ``FFT`` for a subclass that
   saying what and how to fix it, when the model or a chunk fails (or stops
   the show with that message when ``autoencoder_strict = on``),
 * marks its caches so that LightShowPi without the plugin, the plugin with
-  another model, and the plugin reading a bucket cache all regenerate.
+  another model, and the plugin reading a bucket cache all regenerate, and
+  records the digest of the rows it vouches for, so a half-written pair or a
+  cache holding NaN/Inf is regenerated too (:mod:`syncfile`),
+* logs the configuration lines it could not read (:mod:`settings`) when
+  LightShowPi makes the FFT object, once LightShowPi's log exists.
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import modelfile
+from . import modelfile, stop, syncfile
 from .errors import PluginError
 from .settings import Settings, read_settings, song_settings
 
@@ -33,6 +37,8 @@ log = logging.getLogger("lightshowpi_autoencoder")
 #: setting, so without the plugin it regenerates the cache.
 CACHE_SENTINEL = "-1"
 MIXED = "fallback-mixed"
+#: the model id of a cache whose rows are not all finite: valid for nobody
+NON_FINITE = "non-finite-rows"
 _FFT_KEYS = ("chunk_size", "sample_rate", "num_bins", "min_frequency", "max_frequency",
              "custom_channel_mapping", "input_channels")
 
@@ -66,11 +72,22 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             self._state = "new"        # new -> active | buckets
             self._rows_from_model = 0
             self._mixed = False
+            self._cache_filename = None
+            self._reported: set = set()
             try:
                 self._settings = settings_reader()
             except Exception as exc:
                 self._settings = Settings(enabled=True)
                 self._fail(exc)
+            else:
+                self._report(self._settings)
+
+        def _report(self, settings: Settings) -> None:
+            """Log each configuration line that could not be read, once per song."""
+            for problem in settings.problems:
+                if problem not in self._reported:
+                    self._reported.add(problem)
+                    log.error("lightshowpi_autoencoder: %s", problem)
 
         # -- choosing the model -------------------------------------------------
         def _activate(self, song_cfg: Optional[str]) -> None:
@@ -81,6 +98,8 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             except Exception as exc:
                 self._fail(exc)
                 return
+            self._report(settings)
+            self._settings = settings    # a song's own autoencoder_strict counts for its song
             if not settings.enabled:
                 log.info("lightshowpi_autoencoder: off for this song (%s); using "
                          "LightShowPi's buckets", settings.source or "configuration")
@@ -88,7 +107,8 @@ def make_class(base: type, settings_reader=read_settings) -> type:
                 return
             try:
                 from .pipeline import ChunkPipeline
-                model = modelfile.load(settings.model or modelfile.default_model_path())
+                model = modelfile.load(settings.model or modelfile.default_model_path(),
+                                       settings.model_source if settings.model else None)
                 engine = None
                 if self._gpu_requested:
                     from .gpu_fft import process_engine
@@ -106,10 +126,11 @@ def make_class(base: type, settings_reader=read_settings) -> type:
         def _fail(self, exc: Exception) -> None:
             """One log line, then the show goes on with LightShowPi's buckets (or stops if strict)."""
             msg = str(exc) if isinstance(exc, PluginError) else "%s: %s" % (type(exc).__name__, exc)
-            strict = getattr(self, "_settings", Settings()).strict
-            if strict:
-                log.error("lightshowpi_autoencoder: %s (autoencoder_strict is on: stopping)", msg)
-                raise SystemExit("lightshowpi_autoencoder: " + msg)
+            settings = getattr(self, "_settings", Settings())
+            if settings.strict:
+                where = settings.strict_source
+                stop.stop("lightshowpi_autoencoder: %s (autoencoder_strict = on%s: show stopped)"
+                          % (msg, " in %s" % where if where and where not in msg else ""))
             log.error("lightshowpi_autoencoder: %s; falling back to LightShowPi's frequency "
                       "buckets for this song", msg)
             if self._rows_from_model:
@@ -153,21 +174,33 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             if self._state != "active":
                 return super().compare_config(cache_filename)
             self.config_filename = cfg_path
+            self._cache_filename = cache_filename
             self.config = configparser.RawConfigParser(allow_no_value=True)
+            name = os.path.basename(cache_filename)
             try:
                 with open(cfg_path) as fh:
                     self.config.read_file(fh)
                 cached = {k: self.config.get("fft", k) for k in _FFT_KEYS}
                 cached_model = self.config.get("fft", "autoencoder_model_id")
             except (OSError, configparser.Error):
-                self._note_cache("no plugin cache for %s; one will be made"
-                                 % os.path.basename(cache_filename))
+                self._note_cache("no plugin cache for %s; one will be made" % name)
                 return False
             if cached_model != self.pipeline.model.model_id or cached != self._fft_values():
                 self._note_cache("cache %s was made %s; regenerating" % (
-                    os.path.basename(cache_filename),
-                    "by another model (%s)" % cached_model
+                    name, "by another model (%s)" % cached_model
                     if cached_model != self.pipeline.model.model_id else "with other settings"))
+                return False
+            state = syncfile.inspect(cache_filename)
+            recorded = (self.config.get("fft", "autoencoder_sync_sha256")
+                        if self.config.has_option("fft", "autoencoder_sync_sha256") else None)
+            if state is None or state.sha256 != recorded:
+                self._note_cache("cache %s does not match its %s (%s); regenerating" % (
+                    name, os.path.basename(cfg_path),
+                    "no rows" if state is None else "written by an older plugin"
+                    if recorded is None else "the rows were rewritten after it"))
+                return False
+            if not state.finite:
+                self._note_cache("cache %s holds NaN/Inf levels; regenerating" % name)
                 return False
             return True
 
@@ -200,15 +233,29 @@ def make_class(base: type, settings_reader=read_settings) -> type:
             for key, value in self._fft_values().items():
                 self.config.set("fft", key, value)
             self.config.set("fft", "custom_channel_frequencies", CACHE_SENTINEL)
+            # LightShowPi has just written the rows: vouch for exactly these
+            state = syncfile.inspect(self._cache_filename, fresh=True) if self._cache_filename else None
             if self._mixed:
                 # part model, part buckets: valid for nobody, so the next play regenerates
                 self.config.set("fft", "autoencoder_model_id", MIXED)
+            elif state is not None and not state.finite:
+                self.config.set("fft", "autoencoder_model_id", NON_FINITE)
             else:
                 model = self.pipeline.model
                 self.config.set("fft", "autoencoder_model_id", model.model_id)
                 self.config.set("fft", "autoencoder_model", model.path)
-            with open(self.config_filename, "w") as fh:
-                self.config.write(fh)
+            if state is not None:
+                self.config.set("fft", "autoencoder_sync_sha256", state.sha256)
+            try:
+                with open(self.config_filename, "w") as fh:
+                    self.config.write(fh)
+            except OSError as exc:
+                # the show goes on; the rows just written no longer match the old .cfg
+                # (if any), so the next play regenerates them
+                log.error("lightshowpi_autoencoder: could not write the cache's settings (%s); "
+                          "file: %s; fix: make the song's folder and its .cfg writable; the "
+                          "next play regenerates the cache", exc.strerror or exc,
+                          self.config_filename)
             return None
 
     AutoencoderFFT.__name__ = "FFT"
@@ -231,14 +278,16 @@ def _host_module(base: type):
 
 
 def install(fft_module: Any, settings: Optional[Settings] = None) -> bool:
-    """Swap ``fft_module.FFT`` for the plugin's subclass when the configuration enables it.
+    """Swap ``fft_module.FFT`` for the plugin's subclass when the configuration enables it,
+    or has plugin lines it could not read (the subclass then logs them when LightShowPi
+    makes the FFT object, and plays LightShowPi's buckets unless the plugin is on).
 
     :returns: True if installed. Never raises: a problem is logged and the host
         keeps its own FFT.
     """
     try:
         settings = settings if settings is not None else read_settings()
-        if not settings.enabled:
+        if not settings.enabled and not settings.problems:
             return False
         base = fft_module.FFT
         if getattr(base, "plugin", None) == "lightshowpi_autoencoder":

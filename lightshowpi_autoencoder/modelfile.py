@@ -1,26 +1,36 @@
 """A model on disk: ``NAME.tflite`` (the encoder) beside ``NAME.json`` (what the
 runtime needs to check and calibrate it). ``train/`` writes both.
 
-The JSON holds::
+The JSON holds (limits in brackets; :func:`load` refuses a model outside them,
+naming the field, the file and the fix)::
 
-    format            "lightshowpi-autoencoder"      format_version 3
-    feature_version   features.FEATURE_VERSION the model was trained with
-    sample_rate       [Hz] the training audio's rate (the model's bin grid)
+    format            "lightshowpi-autoencoder"      format_version 3 [whole number;
+                      a newer one asks for a plugin upgrade]
+    feature_version   features.FEATURE_VERSION the model was trained with [equal]
+    sample_rate       [Hz] the training audio's rate (the model's bin grid) [8000..192000]
     input_size        513
-    channels          encoder width = light channels it drives
+    channels          encoder width = light channels it drives [1..513]
     calibration       {"mean": [channels], "std": [channels]} of the encoder
-                      outputs over the training frames (see levels.py), and with
-                      shaping {"loudness": {"mean", "std"}} of the frames'
-                      features.total_log_power [log10 FS**2]
+                      outputs over the training frames (see levels.py)
+                      [finite; |mean| <= 1e4; 1e-7 < std <= 1e4]; with shaping
+                      also {"loudness": {"mean", "std"}} of the frames'
+                      features.total_log_power [log10 FS**2] [|mean| <= 30;
+                      1e-7 < std <= 30]
     input_range       {"min": [513], "max": [513]} log10 power seen in training;
                       the runtime clips its input to it (optional)
+                      [finite, in -30..30; min <= max in every bin, < in some]
     shaping           {"kind": "switching", ...} the stage that switches the
                       lights (switching.py; optional. Format 2 had an onset
                       gate here, format 3 this stage: an older plugin refuses
-                      format 3 and asks for an upgrade)
+                      format 3 and asks for an upgrade) [switching.LIMITS]
     tflite_sha256     hex digest of the .tflite bytes
     model_id          hash of both files' content (caches record it)
     training          songs (name, sha256, seconds), command, preset, seed, losses
+                      [an object; read by train/ only]
+
+The file itself is at most :data:`MAX_JSON_BYTES` and nests at most
+:data:`MAX_JSON_DEPTH` deep, checked before it is parsed; the ``.tflite`` is at
+most :data:`MAX_TFLITE_BYTES`.
 """
 from __future__ import annotations
 
@@ -28,8 +38,9 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
+from . import validate
 from .errors import PluginError
 from .features import FEATURE_VERSION, N_BINS
 
@@ -114,62 +125,112 @@ class ModelFile:
         return os.path.basename(self.path)
 
 
-def load(path: str) -> ModelFile:
-    """Read and check a model. Raises :class:`PluginError` naming the file and the fix."""
+#: limits on the JSON before it is parsed (the shipped model's is 17 KB, 4 levels deep)
+MAX_JSON_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 16
+#: an encoder of a few dense layers is well under a megabyte
+MAX_TFLITE_BYTES = 64 * 1024 * 1024
+#: documented limits of the values (see the module docstring)
+SAMPLE_RATES = (8000.0, 192000.0)       # [Hz]
+MAX_CHANNELS = N_BINS                   # a bottleneck no wider than its input
+CAL_MEAN_ABS = 1e4                      # |calibration.mean| (tanh units are in (-1, 1))
+CAL_STD = (1e-7, 1e4)                   # calibration.std, > 1e-7 (export floors it at 1e-6)
+LOG_POWER = (-30.0, 30.0)               # input_range values [log10 power]; the floor is -12
+
+
+def load(path: str, named_in: Optional[str] = None) -> ModelFile:
+    """Read and check a model. Raises :class:`PluginError` naming the file and the fix.
+
+    :param named_in: the configuration file whose ``autoencoder_model`` named
+        ``path`` (for the fix of a missing model); None: the shipped model.
+    """
     tfl_path, json_path = model_paths(path)
     if not os.path.isfile(tfl_path):
         raise PluginError("model not found", tfl_path,
-                          "check autoencoder_model in overrides.cfg, or reinstall with install.sh")
+                          "check autoencoder_model in %s" % named_in if named_in else
+                          "reinstall the plugin with install.sh, or set autoencoder_model")
     if not os.path.isfile(json_path):
         raise PluginError("model metadata not found (it sits beside the .tflite)", json_path,
                           "copy the .json that train/ wrote with the model, or " + RETRAIN)
     try:
+        if os.path.getsize(json_path) > MAX_JSON_BYTES:   # before reading it into memory
+            raise validate.Invalid("%d bytes, over the limit of %d"
+                                   % (os.path.getsize(json_path), MAX_JSON_BYTES))
+        with open(json_path, "rb") as fh:
+            meta = validate.parse_json(fh.read(MAX_JSON_BYTES + 1), MAX_JSON_BYTES, MAX_JSON_DEPTH)
+    except (OSError, validate.Invalid) as exc:
+        raise PluginError("model metadata unreadable (%s)" % exc, json_path, RETRAIN) from None
+    try:
+        size = os.path.getsize(tfl_path)
+        if size > MAX_TFLITE_BYTES:
+            raise PluginError("model is %d bytes, over the limit of %d (the shipped one is "
+                              "0.3 MB)" % (size, MAX_TFLITE_BYTES), tfl_path, RETRAIN)
         with open(tfl_path, "rb") as fh:
             tflite = fh.read()
-        with open(json_path, encoding="utf-8") as fh:
-            meta = json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise PluginError("model unreadable (%s)" % exc, json_path, RETRAIN) from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise PluginError("not a lightshowpi-autoencoder model", json_path, RETRAIN)
-    if int(meta.get("format_version", -1)) > FORMAT_VERSION:
-        raise PluginError("model format %s is newer than this plugin reads (%d)"
-                          % (meta.get("format_version"), FORMAT_VERSION), json_path,
-                          "upgrade the plugin with install.sh")
-    if int(meta.get("feature_version", -1)) != FEATURE_VERSION:
-        raise PluginError("model was trained on feature version %s, this plugin computes %d"
-                          % (meta.get("feature_version"), FEATURE_VERSION), json_path, RETRAIN)
+    except OSError as exc:
+        raise PluginError("model unreadable (%s)" % exc, tfl_path, RETRAIN) from None
     try:
-        channels = int(meta["channels"])
-        rate = float(meta["sample_rate"])
-        size = int(meta["input_size"])
-        cal = meta["calibration"]
-        ok_cal = (len(cal["mean"]) == channels and len(cal["std"]) == channels
-                  and all(float(s) > 0 for s in cal["std"]))
-        rng = meta.get("input_range")
-        ok_cal = ok_cal and (not rng or (len(rng["min"]) == N_BINS and len(rng["max"]) == N_BINS))
-    except (KeyError, TypeError, ValueError):
-        raise PluginError("model metadata incomplete (channels, sample_rate, input_size, "
-                          "calibration)", json_path, RETRAIN) from None
+        _check_meta(meta)
+    except _TooNew as exc:
+        raise PluginError(str(exc), json_path, "upgrade the plugin with install.sh") from None
+    except validate.Invalid as exc:
+        raise PluginError("model metadata invalid: %s" % exc, json_path, RETRAIN) from None
+    if hashlib.sha256(tflite).hexdigest() != meta["tflite_sha256"]:
+        raise PluginError("model file does not match its metadata (corrupt or mixed up)",
+                          tfl_path, "copy the .tflite and .json of one export together, or "
+                          + RETRAIN)
+    if meta["model_id"] != content_id(tflite, meta):
+        raise PluginError("model metadata was edited after export", json_path, RETRAIN)
+    return ModelFile(path=tfl_path, tflite=tflite, meta=meta)
+
+
+class _TooNew(validate.Invalid):
+    pass
+
+
+def _check_meta(meta: Any) -> None:
+    """Every field the runtime reads, within its limits; raises :class:`validate.Invalid`."""
+    v = validate
+    v.table(meta, "the metadata")
+    if meta.get("format") != FORMAT:
+        raise v.Invalid("format is %s, not a %s model" % (v.show(meta.get("format")), FORMAT))
+    version = v.whole(meta.get("format_version"), "format_version", 1, 2 ** 31)
+    if version > FORMAT_VERSION:
+        raise _TooNew("model format %d is newer than this plugin reads (%d)"
+                      % (version, FORMAT_VERSION))
+    feature = v.whole(meta.get("feature_version"), "feature_version", 0, 2 ** 31)
+    if feature != FEATURE_VERSION:
+        raise v.Invalid("feature_version is %d: the model was trained on other features than "
+                        "this plugin computes (%d)" % (feature, FEATURE_VERSION))
+    v.whole(meta.get("input_size"), "input_size", N_BINS, N_BINS)
+    channels = v.whole(meta.get("channels"), "channels", 1, MAX_CHANNELS)
+    v.real(meta.get("sample_rate"), "sample_rate", *SAMPLE_RATES)
+    cal = v.table(meta.get("calibration"), "calibration")
+    v.reals(cal.get("mean"), "calibration.mean", channels, -CAL_MEAN_ABS, CAL_MEAN_ABS)
+    v.reals(cal.get("std"), "calibration.std", channels, *CAL_STD, lo_open=True)
+    if meta.get("input_range") is not None:
+        rng = v.table(meta["input_range"], "input_range")
+        lo = v.reals(rng.get("min"), "input_range.min", N_BINS, *LOG_POWER)
+        hi = v.reals(rng.get("max"), "input_range.max", N_BINS, *LOG_POWER)
+        bad = [i for i in range(N_BINS) if lo[i] > hi[i]]
+        if bad or lo == hi:
+            raise v.Invalid("input_range.min must be below input_range.max (%s)"
+                            % ("not in bin %d" % bad[0] if bad else "equal in every bin"))
     if meta.get("shaping"):
         from .switching import check
         try:
             check(meta["shaping"], channels)
-            loud = cal["loudness"]
-            if not (0 < float(loud["std"]) < 1e3 and abs(float(loud["mean"])) < 1e3):
-                raise ValueError("calibration loudness needs a finite mean and a std in (0, 1000)")
-        except (ValueError, TypeError, KeyError) as exc:
-            raise PluginError("model shaping metadata invalid (%s)" % exc, json_path, RETRAIN) from None
-    if size != N_BINS or channels < 1 or rate <= 0 or not ok_cal:
-        raise PluginError("model metadata inconsistent (input_size %s, channels %s, "
-                          "calibration)" % (size, channels), json_path, RETRAIN)
-    if hashlib.sha256(tflite).hexdigest() != meta.get("tflite_sha256"):
-        raise PluginError("model file does not match its metadata (corrupt or mixed up)",
-                          tfl_path, "copy the .tflite and .json of one export together, or "
-                          + RETRAIN)
-    if meta.get("model_id") != content_id(tflite, meta):
-        raise PluginError("model metadata was edited after export", json_path, RETRAIN)
-    return ModelFile(path=tfl_path, tflite=tflite, meta=meta)
+        except v.Invalid:
+            raise
+        except (ValueError, TypeError) as exc:
+            raise v.Invalid("shaping: %s" % exc) from None
+        loud = v.table(cal.get("loudness"), "calibration.loudness")
+        v.real(loud.get("mean"), "calibration.loudness.mean", *LOG_POWER)
+        v.real(loud.get("std"), "calibration.loudness.std", CAL_STD[0], LOG_POWER[1], lo_open=True)
+    if meta.get("training") is not None:
+        v.table(meta["training"], "training")      # informational: read by train/ only
+    v.text(meta.get("tflite_sha256"), "tflite_sha256", "[0-9a-f]{64}")
+    v.text(meta.get("model_id"), "model_id", "[0-9a-f]{16}")
 
 
 def save(path: str, tflite: bytes, meta: Dict[str, Any]) -> ModelFile:

@@ -18,6 +18,8 @@ from .levels import Calibration, Mapping, encoder_width, pin_mapping
 from .modelfile import ModelFile
 from .switching import Switching
 
+_REPLACE = "retrain or replace the model (python -m train fit)"
+
 
 class ChunkPipeline:
     """Levels for one song's chunks.
@@ -80,9 +82,10 @@ class ChunkPipeline:
         # the sum is NaN/Inf iff some value is, or the values are beyond any sane level
         # (float32 overflow needs |z| > 4e37): a model to refuse either way
         if not math.isfinite(z.sum()):
-            raise PluginError("model gave non-finite channel values", self.model.path,
-                              "retrain or replace the model (python -m train fit)")
+            raise PluginError("model gave non-finite channel values", self.model.path, _REPLACE)
         if self.stage is None:
+            # finite: z is, and the calibration's gain and offset are (checked at load);
+            # a product that overflows float32 is clipped to [3, 21] like any other
             row = self.calibration(z)
         else:
             samples = (len(data) // 2 if type(data) is bytes
@@ -90,6 +93,10 @@ class ChunkPipeline:
                        else memoryview(data).nbytes // 2)
             row = self.stage(z, x, float(features.total_log_power(x)),
                              (samples // self.channels) / self.audio_rate)
+            # the levels LightShowPi caches and lights: the same failure as the encoder's
+            if not math.isfinite(row.sum()):
+                raise PluginError("model gave non-finite levels after switching",
+                                  self.model.path, _REPLACE)
         return row if self.pins is None else row[self.pins]
 
     def song(self, pcm: np.ndarray, chunk_size: int) -> np.ndarray:

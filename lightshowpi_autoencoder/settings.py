@@ -14,8 +14,15 @@ defaults to the shipped one; ``autoencoder_strict = on`` stops the show on a
 plugin error instead of falling back. (LightShowPi's parser keeps inline
 comments as part of the value, so comments go on lines of their own.)
 
-A song's own ``.<song>.cfg`` may set ``autoencoder`` and ``autoencoder_model``
-in its ``[custom_audio_processing]`` section for that song only.
+A song's own ``.<song>.cfg`` may set ``autoencoder``, ``autoencoder_model`` and
+``autoencoder_strict`` in its ``[custom_audio_processing]`` section for that
+song only (the plugin reads it when LightShowPi looks for the song's cache).
+
+A value that is not on/off never raises here: it is kept in
+:attr:`Settings.problems`, and the plugin's FFT object logs it into LightShowPi's
+log (which does not exist yet when ``import fft`` reads these files). A bad
+``autoencoder`` leaves the plugin off; a bad ``autoencoder_strict`` counts as
+off (fall back) and leaves the rest alone.
 """
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ import configparser
 import os
 import sys
 from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 SECTION = "audio_processing"
 SONG_SECTION = "custom_audio_processing"
@@ -39,6 +46,9 @@ class Settings:
     model: Optional[str] = None   # None: the shipped default model
     strict: bool = False
     source: str = ""              # the file the last plugin setting came from
+    model_source: str = ""        # the file whose autoencoder_model chose ``model``
+    strict_source: str = ""       # the file whose autoencoder_strict set ``strict``
+    problems: Tuple[str, ...] = ()   # lines that could not be read: message, file and fix
 
 
 def lightshowpi_home() -> Optional[str]:
@@ -60,20 +70,22 @@ def config_files(home: str, argv: Sequence[str]) -> List[str]:
     config_dir = os.path.join(home, "config")
     chosen = param_config(argv)
     if chosen:
-        override = chosen if os.path.isabs(chosen) else os.path.join(config_dir, chosen)
+        override = os.path.normpath(os.path.join(config_dir, chosen))   # an absolute one wins
     else:
         override = os.path.join(config_dir, "overrides.cfg")
     return [os.path.join(config_dir, "defaults.cfg"), override]
 
 
-def _flag(value: str, option: str, path: str) -> bool:
+def _flag(value: str, option: str, path: str, meaning: str) -> Tuple[Optional[bool], str]:
+    """``(True/False, "")``, or ``(None, problem)`` when ``value`` is not on/off."""
     v = value.strip().lower()
     if v in _TRUE:
-        return True
+        return True, ""
     if v in _FALSE:
-        return False
+        return False, ""
     from .errors import PluginError
-    raise PluginError("%s = %s is not on/off" % (option, value), path, "write %s = on or off" % option)
+    return None, str(PluginError("%s = %s is not on/off (%s)" % (option, value.strip(), meaning),
+                                 path, "write %s = on or off" % option))
 
 
 def _apply(settings: Settings, parser: configparser.RawConfigParser, section: str, path: str,
@@ -82,15 +94,22 @@ def _apply(settings: Settings, parser: configparser.RawConfigParser, section: st
         return settings
     get = lambda key: parser.get(section, key) if parser.has_option(section, key) else None  # noqa: E731
     enabled, model, strict = get("autoencoder"), get("autoencoder_model"), get("autoencoder_strict")
+    problems = list(settings.problems)
     if enabled is not None:
-        settings = replace(settings, enabled=_flag(enabled, "autoencoder", path), source=path)
+        flag, problem = _flag(enabled, "autoencoder", path,
+                              "the plugin stays off: LightShowPi's buckets play")
+        settings = replace(settings, enabled=bool(flag), source=path)
+        problems += [problem] if problem else []
     if model is not None and model.strip():
         m = os.path.expanduser(model.strip())
         m = None if m == "default" else (m if os.path.isabs(m) else os.path.join(base_dir, m))
-        settings = replace(settings, model=m, source=path)
+        settings = replace(settings, model=m, source=path, model_source=path)
     if strict is not None:
-        settings = replace(settings, strict=_flag(strict, "autoencoder_strict", path), source=path)
-    return settings
+        flag, problem = _flag(strict, "autoencoder_strict", path,
+                              "taken as off: a plugin error falls back to LightShowPi's buckets")
+        settings = replace(settings, strict=bool(flag), source=path, strict_source=path)
+        problems += [problem] if problem else []
+    return replace(settings, problems=tuple(problems))
 
 
 def read_settings(home: Optional[str] = None, argv: Optional[Sequence[str]] = None) -> Settings:

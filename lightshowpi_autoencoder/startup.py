@@ -27,8 +27,11 @@ class _Loader:
     def exec_module(self, module):
         self._loader.exec_module(module)
         try:
-            from lightshowpi_autoencoder import host
-            host.install(module)
+            from lightshowpi_autoencoder import host, stop
+            if host.install(module):
+                # before LightShowPi registers its own exit function: a strict stop
+                # then ends after LightShowPi's clean-up (see stop.py)
+                stop.arm()
         except Exception:  # the host keeps its own FFT
             pass
 

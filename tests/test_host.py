@@ -32,6 +32,15 @@ def music_chunks(n=40, chunk=2048, rate=44100):
 ON = Settings(enabled=True)
 
 
+def save_cache(fft, rows):
+    """What LightShowPi's save_cache does: the rows (with its std/mean rows) to the
+    ``.sync`` with numpy.savetxt, then the FFT object's save_config."""
+    rows = np.atleast_2d(np.asarray(rows, dtype=np.float32))
+    np.savetxt(fft._cache_filename,
+               np.vstack([rows.std(axis=0), rows.mean(axis=0), rows]))
+    fft.save_config()
+
+
 def test_levels_are_positive_on_lightshowpi_scale_and_silence_is_zero(host_module):
     fft = build(host_module(), ON)
     rows = np.array([fft.calculate_levels(c) for c in music_chunks()])
@@ -60,10 +69,14 @@ def test_missing_model_falls_back_with_one_clear_line(host_module, caplog, tmp_p
     assert "falling back" in errors[0]
 
 
-def test_strict_stops_the_show_with_the_message(host_module, tmp_path):
+def test_strict_stops_the_show_with_the_message(host_module, tmp_path, caplog):
     fft = build(host_module(), Settings(enabled=True, model=str(tmp_path / "nope"), strict=True))
-    with pytest.raises(SystemExit, match="model not found"):
-        fft.calculate_levels(music_chunks(1)[0])
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        with pytest.raises(SystemExit) as stopped:
+            fft.calculate_levels(music_chunks(1)[0])
+    assert stopped.value.code == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "model not found" in errors[0] and "show stopped" in errors[0]
 
 
 def test_corrupt_model_is_rejected(host_module, tmp_path, caplog):
@@ -128,7 +141,7 @@ def test_cache_rejections_in_every_direction(host_module, tmp_path, make_model):
     # ... is rejected by the plugin, which writes its own
     p = build(mod, ON)
     assert p.compare_config(cache) is False
-    p.calculate_levels(music_chunks(1)[0]); p.save_config()
+    save_cache(p, [p.calculate_levels(c) for c in music_chunks(3)])
     assert build(mod, ON).compare_config(cache) is True
     # LightShowPi without the plugin rejects the plugin's cache
     assert plain().compare_config(cache) is False
@@ -195,3 +208,104 @@ def test_install_swaps_only_when_enabled(host_module):
     assert host.install(mod, Settings(enabled=False)) is False and mod.FFT is original
     assert host.install(mod, ON) is True and issubclass(mod.FFT, original)
     assert host.install(mod, ON) is True and mod.FFT.__mro__[1] is original   # not twice
+
+
+def test_non_finite_levels_after_calibration_are_an_encoder_failure(host_module, tmp_path, caplog):
+    """A finite encoder output that calibration or shaping turns into NaN falls back like
+    a NaN output (the model is checked at load; this is the last line of defence)."""
+    fft = build(host_module(), ON)
+    fft.compare_config(str(tmp_path / ".song.mp3.sync"))
+    chunks = music_chunks(4)
+    fft.calculate_levels(chunks[0])
+    gate = fft.pipeline.gate
+    fft.pipeline.gate = lambda x, z, seconds: np.full(8, np.nan, dtype=np.float32)
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        rows = [fft.calculate_levels(c) for c in chunks[1:]]
+    assert gate is not None and all(np.array_equal(r, np.ones(8)) for r in rows)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "non-finite levels after switching" in errors[0] and "fix:" in errors[0]
+    save_cache(fft, rows)
+    assert build(host_module(), ON).compare_config(str(tmp_path / ".song.mp3.sync")) is False
+
+
+def test_a_cache_holding_nan_rows_is_never_trusted(host_module, tmp_path, caplog):
+    mod = host_module()
+    cache = str(tmp_path / ".song.mp3.sync")
+    p = build(mod, ON)
+    p.compare_config(cache)
+    save_cache(p, [p.calculate_levels(c) for c in music_chunks(3)])
+    assert build(mod, ON).compare_config(cache) is True
+    # the issue's poisoned cache: NaN rows under the right model id and digest
+    rows = np.loadtxt(cache)
+    rows[2:] = np.nan
+    np.savetxt(cache, rows)
+    cfg = configparser.RawConfigParser(allow_no_value=True)
+    cfg.read(cache.replace(".sync", ".cfg"))
+    from lightshowpi_autoencoder import syncfile
+    cfg.set("fft", "autoencoder_sync_sha256", syncfile.inspect(cache, fresh=True).sha256)
+    with open(cache.replace(".sync", ".cfg"), "w") as fh:
+        cfg.write(fh)
+    with caplog.at_level(logging.INFO, logger="lightshowpi_autoencoder"):
+        assert build(mod, ON).compare_config(cache) is False
+    assert "NaN/Inf" in caplog.text
+    # and the plugin never vouches for such rows under a model id
+    q = build(mod, ON)
+    q.compare_config(cache)
+    save_cache(q, np.full((3, 8), np.nan))
+    cfg.read(cache.replace(".sync", ".cfg"))
+    assert cfg.get("fft", "autoencoder_model_id") == host.NON_FINITE
+
+
+def test_a_half_written_pair_is_regenerated(host_module, tmp_path, make_model, caplog, monkeypatch):
+    """LightShowPi writes the .sync, then save_config the .cfg: when the second write
+    fails, model B's rows sit under model A's .cfg; model A must not trust them."""
+    mod = host_module()
+    cache = str(tmp_path / ".song.mp3.sync")
+    a = build(mod, ON)
+    a.compare_config(cache)
+    save_cache(a, [a.calculate_levels(c) for c in music_chunks(3)])
+    cfg_a = open(cache.replace(".sync", ".cfg")).read()
+    b = build(mod, Settings(enabled=True, model=make_model(8, seed=7)))
+    assert b.compare_config(cache) is False
+    rows_b = [b.calculate_levels(c) for c in music_chunks(3)]
+
+    def read_only_cfg(path, mode="r", *args, **kwargs):   # an immutable .cfg (chattr +i)
+        if str(path).endswith(".cfg") and "w" in mode:
+            raise PermissionError(1, "Operation not permitted", str(path))
+        return open(path, mode, *args, **kwargs)
+    monkeypatch.setattr(host, "open", read_only_cfg, raising=False)
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        save_cache(b, rows_b)
+    monkeypatch.undo()
+    assert open(cache.replace(".sync", ".cfg")).read() == cfg_a     # A's settings, B's rows
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "could not write the cache's settings" in errors[0]
+    assert ".song.mp3.cfg" in errors[0] and "fix:" in errors[0]
+    with caplog.at_level(logging.INFO, logger="lightshowpi_autoencoder"):
+        assert build(mod, ON).compare_config(cache) is False
+    assert "rows were rewritten" in caplog.text
+
+
+def test_a_song_cfg_can_make_its_song_strict(host_module, tmp_path, caplog):
+    cfg = tmp_path / ".song.mp3.cfg"
+    cfg.write_text("[custom_audio_processing]\nautoencoder_strict = on\n"
+                   "autoencoder_model = missing.tflite\n")
+    fft = build(host_module(), ON)
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        with pytest.raises(SystemExit) as stopped:
+            fft.compare_config(str(tmp_path / ".song.mp3.sync"))
+    assert stopped.value.code == 1
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    # the fix and the strict note name the song's file, not overrides.cfg
+    assert "check autoencoder_model in %s" % cfg in line and "autoencoder_strict = on" in line
+    assert "overrides.cfg" not in line
+
+
+def test_bad_settings_are_logged_when_the_fft_object_is_made(host_module, tmp_path, caplog):
+    bad = Settings(enabled=True, strict=False, problems=("autoencoder_strict = maybe is not on/off "
+                                                         "(taken as off); file: o.cfg; fix: x",))
+    with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
+        fft = build(host_module(), bad)
+        assert len(caplog.records) == 1 and "autoencoder_strict = maybe" in caplog.text
+        fft.calculate_levels(music_chunks(1)[0])
+    assert fft._state == "active" and len(caplog.records) == 1     # the plugin still runs
