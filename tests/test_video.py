@@ -153,7 +153,8 @@ def test_mp4_plays_the_song_with_the_show_drawn_in_sync(tmp_path, sample_song, m
                         progress=False)
     info = probe(ff, path)
     kinds = {kind: (codec, rest) for kind, codec, rest in info["streams"]}
-    assert kinds["Video"][0] == "h264" and "yuv420p" in kinds["Video"][1]
+    # yuv420p (what browsers and phones decode), tagged BT.709 limited range, as encoded
+    assert kinds["Video"][0] == "h264" and "yuv420p(tv, bt709" in kinds["Video"][1]
     assert kinds["Audio"][0] == "aac"
     assert abs(info["duration"] - sample_song.seconds) < 0.1
     assert abs(decode_audio_seconds(ff, path, sample_song.rate) - sample_song.seconds) < 0.1
@@ -217,6 +218,7 @@ def test_the_bundled_ffmpeg_makes_a_playable_mp4(tmp_path):
     path = video.encode(str(tmp_path / "b.mp4"), r, pcm, 44100, ff, progress=False)
     info = probe(ff, path)
     assert [(k, c) for k, c, _ in info["streams"]] == [("Video", "h264"), ("Audio", "aac")]
+    assert "yuv420p(tv, bt709" in info["streams"][0][2]
     assert abs(info["duration"] - 24 * 2048 / 44100) < 0.1
     frames = decode_frames(ff, path, SMALL)
     for k, i in mid_chunk_frames(r):

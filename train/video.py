@@ -434,7 +434,9 @@ def encode(path: str, renderer: Renderer, pcm: np.ndarray, rate: int,
                "-framerate", str(style.fps), "-i", "pipe:0", "-i", wav,
                "-map", "0:v:0", "-map", "1:a:0",
                # BT.709 limited range, tagged, as browsers and phones assume for HD video
-               "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+               # (setparams too: newer ffmpegs take the tags from the frames, not the options)
+               "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,setparams="
+               "range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709",
                "-c:v", "libx264", "-preset", "veryfast", "-tune", "animation", "-crf", "20",
                "-g", str(2 * style.fps), "-pix_fmt", "yuv420p",
                "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
