@@ -226,6 +226,20 @@ def test_the_bundled_ffmpeg_makes_a_playable_mp4(tmp_path):
         assert lit == list(pins[i] > 0)
 
 
+def test_a_failing_ffmpeg_leaves_no_file_and_says_why(tmp_path):
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho 'Unknown encoder libx264' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    r = video.Renderer([video.Panel("a", np.ones((50, 8)))], np.full((50, 513), -6.0), 50 * 2048,
+                       44100, 2048, "t", SMALL)
+    out = tmp_path / "x.mp4"
+    with pytest.raises(ffmpeg.FfmpegError) as err:
+        video.encode(str(out), r, np.zeros((50 * 2048, 2), np.int16), 44100,
+                     ffmpeg.Ffmpeg(str(fake), "given", "fake"), progress=False)
+    assert "Unknown encoder libx264" in str(err.value) and "exit 3" in str(err.value)
+    assert not out.exists() and not (tmp_path / "x.mp4.part").exists()
+
+
 def test_no_ffmpeg_says_what_to_install(monkeypatch):
     monkeypatch.setattr(ffmpeg, "system_candidate", lambda: None)
     monkeypatch.setattr(ffmpeg, "bundled_candidate", lambda: (None, "the imageio-ffmpeg package is not installed"))

@@ -29,11 +29,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import ffmpeg as ffmpeg_mod
+
+if TYPE_CHECKING:  # only for hints: the video takes what preview.compute made
+    from .methods import Show
+    from .preview import Song
 
 RGB = Tuple[int, int, int]
 #: C9 multicolour Christmas bulbs: red, green, gold, blue, orange (repeated for more channels).
@@ -256,11 +260,12 @@ class Renderer:
     """
 
     def __init__(self, panels: Sequence[Panel], spectrum: np.ndarray, n_samples: int, rate: int,
-                 chunk_size: int, title: str, style: Style = Style()) -> None:
+                 chunk_size: int, title: str, style: Optional[Style] = None) -> None:
         from PIL import Image, ImageDraw
 
         if not panels:
             raise ValueError("nothing to draw: no shows")
+        style = style or Style()
         self.style, self.rate, self.chunk_size = style, int(rate), int(chunk_size)
         self.seconds = n_samples / float(rate)
         self.pins = [np.clip(np.asarray(p.pins, dtype=np.float32), 0.0, 1.0) for p in panels]
@@ -443,39 +448,41 @@ def encode(path: str, renderer: Renderer, pcm: np.ndarray, rate: int,
                "-color_range", "tv",
                "-c:a", "aac", "-b:a", "160k"] + audio_rate + [
                "-movflags", "+faststart", "-f", "mp4", part]
-        errors = open(os.path.join(tmp, "ffmpeg.log"), "w+")
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=errors)
-        bar = None
-        try:
-            frames = range(renderer.n_frames)
-            if progress:
-                from tqdm import tqdm
-                bar = tqdm(total=renderer.n_frames, unit="frame", desc="video", leave=False,
-                           disable=None, file=sys.stderr)
-            for k in frames:
-                proc.stdin.write(renderer.frame(k).data)
+        with open(os.path.join(tmp, "ffmpeg.log"), "w+") as errors:
+            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=errors)
+            bar, broken = None, False
+            try:
+                if progress:
+                    from tqdm import tqdm
+                    bar = tqdm(total=renderer.n_frames, unit="frame", desc="video", leave=False,
+                               disable=None, file=sys.stderr)
+                for k in range(renderer.n_frames):
+                    proc.stdin.write(renderer.frame(k).data)
+                    if bar is not None:
+                        bar.update(1)
+                proc.stdin.close()
+            except BrokenPipeError:  # ffmpeg stopped reading: its log says why
+                broken = True
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                _remove(part)
+                raise
+            finally:
                 if bar is not None:
-                    bar.update(1)
-            proc.stdin.close()
+                    bar.close()
             rc = proc.wait()
-        except BrokenPipeError:
-            rc = proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            _remove(part)
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-        if rc != 0:
-            errors.seek(0)
-            tail = " | ".join(errors.read().strip().splitlines()[-4:])
-            errors.close()
-            _remove(part)
-            raise ffmpeg_mod.FfmpegError("%s failed writing %s (exit %d): %s"
-                                         % (ff.describe(), path, rc, tail or "no message"))
-        errors.close()
+            if rc != 0 or broken:
+                errors.seek(0)
+                tail = " | ".join(errors.read().strip().splitlines()[-4:])
+                _remove(part)
+                raise ffmpeg_mod.FfmpegError("%s failed writing %s (exit %d): %s"
+                                             % (ff.describe(), path, rc, tail or "no message"))
     os.replace(part, path)
     return path
 
@@ -489,8 +496,8 @@ def _remove(path: str) -> None:
 
 # ---------------------------------------------------------------- from the shows
 
-def renderer_for(song, shows: Dict[str, "object"], chunk_size: int, labels: Sequence[str],
-                 title: str, style: Style = Style()) -> Renderer:
+def renderer_for(song: "Song", shows: Dict[str, "Show"], chunk_size: int, labels: Sequence[str],
+                 title: str, style: Optional[Style] = None) -> Renderer:
     """A :class:`Renderer` of ``shows`` (name -> :class:`train.methods.Show`, drawn in
     order, labelled by ``labels``) for ``song`` (a :class:`train.preview.Song`)."""
     from lightshowpi_autoencoder import features as F
@@ -532,7 +539,7 @@ def style_from(args: argparse.Namespace) -> Style:
     return Style(width, height, args.fps, args.layout, colors)
 
 
-def run(args: argparse.Namespace, song, shows: Dict[str, "object"], chunk_size: int,
+def run(args: argparse.Namespace, song: "Song", shows: Dict[str, "Show"], chunk_size: int,
         pin_mode: str, labels: Dict[str, str], model_name: str) -> int:
     """Write the video and/or still the options ask for; 0, or 2 with one message on stderr."""
     if args.video is None and args.still is None:
