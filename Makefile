@@ -16,8 +16,9 @@ $(VENV)/.preview: pyproject.toml | $(PY)
 $(VENV)/.test: pyproject.toml | $(PY)
 	$(PIP) -e ".[train,test]" && touch $@
 
+# the PNG, and an MP4 of the song with both shows' lights (encoder above, buckets below)
 demo: $(VENV)/.preview
-	$(PY) -m train preview --out $(OUT)
+	$(PY) -m train preview --out $(OUT) --video $(OUT)/sugar-plum-fairy_excerpt.preview.mp4 --compare
 
 # pytest's exit code 5 (nothing collected) must not pass as success
 test: $(VENV)/.test

@@ -327,6 +327,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="play the lights in the terminal in time with the music (no audio)")
     p.add_argument("--speed", type=float, default=1.0, help="live view speed factor (default 1)")
     add_show_arguments(p)
+    from . import video
+    video.add_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -383,6 +385,10 @@ def run(args: argparse.Namespace) -> int:
           "light OFF; consistent: do similar-sounding moments get similar lights (1 = always, "
           "0 = no better than chance). Definitions: train/metrics.py.")
     print("wrote %s" % png)
+    from . import video
+    rc = video.run(args, song, shows, settings.chunk_size, settings.pin_mode, LABELS, model.name)
+    if rc:
+        return rc
     if args.live:
         pins = {name: s.pins for name, s in shows.items()}
         if play_live(pins, chunk_s, args.speed) == 0:
