@@ -51,7 +51,7 @@ KIND = "switching"
 #: the shipped model's settings (chosen on held-out songs: docs/show-quality.md)
 DEFAULTS: Dict[str, float] = {"alpha": 0.7, "common": 1.0, "threshold": 0.125,
                               "hysteresis": 0.2, "flux": 0.15, "flux_bands": 6.0,
-                              "wait_s": 0.3, "min_on_s": 0.12, "push": 4.0}
+                              "wait_s": 0.3, "min_on_s": 0.12, "push": 6.0}
 #: documented limits of each setting (inclusive): a model outside them is refused
 LIMITS: Dict[str, Tuple[float, float]] = {
     "alpha": (0.0, 10.0), "common": (0.0, 1.0), "threshold": (-3.0, 3.0),

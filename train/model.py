@@ -25,7 +25,7 @@ class Preset:
     learning_rate: float = 1e-3
     #: weight of the bottleneck decorrelation loss (0: none, the post's model)
     decorrelation: float = 0.0
-    #: export with the runtime's onset gate (lightshowpi_autoencoder.shaping)
+    #: export with the runtime's switching stage (lightshowpi_autoencoder.switching)
     shaping: bool = False
     #: 0: the autoencoder sees the 513 linear bins (the post). N > 0: it sees their mean log
     #: power in bands N per octave (one bin at least each; DC left out), i.e. the spectrum on
@@ -53,7 +53,8 @@ PRESETS: Dict[str, Preset] = {
     # many songs, channels signed and ordered by spectral centroid
     # (train.fit.orient_channels), exported with the onset gate. Each change was
     # chosen on held-out songs (python -m train crossval; README "Show quality").
-    "default": Preset(decorrelation=1.0, epochs=20, shaping=True),
+    "default": Preset(input_dropout=0.0, epochs=30, decorrelation=1.0, bands_per_octave=6.0,
+                      additive_gain=3.0, shaping=True),
 }
 
 
