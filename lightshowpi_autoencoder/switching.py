@@ -51,12 +51,14 @@ KIND = "switching"
 #: the shipped model's settings (chosen on held-out songs: docs/show-quality.md)
 DEFAULTS: Dict[str, float] = {"alpha": 0.7, "common": 1.0, "threshold": 0.125,
                               "hysteresis": 0.2, "flux": 0.15, "flux_bands": 6.0,
-                              "wait_s": 0.3, "min_on_s": 0.12, "push": 6.0}
+                              "wait_s": 0.3, "min_on_s": 0.12, "push": 4.0,
+                              "hold_level": 0.12}
 #: documented limits of each setting (inclusive): a model outside them is refused
 LIMITS: Dict[str, Tuple[float, float]] = {
     "alpha": (0.0, 10.0), "common": (0.0, 1.0), "threshold": (-3.0, 3.0),
     "hysteresis": (0.0, 3.0), "flux": (0.0, 10.0), "flux_bands": (1.0, 48.0),
-    "wait_s": (0.0, 10.0), "min_on_s": (0.0, 10.0), "push": (0.0, 8.0)}
+    "wait_s": (0.0, 10.0), "min_on_s": (0.0, 10.0), "push": (0.0, 8.0),
+    "hold_level": (0.0, 1.0)}
 #: levels stay within 12 +- CLIP * 1.5: positive (LightShowPi's cache keeps positives only)
 CLIP = 5.0
 
@@ -110,6 +112,8 @@ class Switching:
         self.threshold, self.hysteresis = float(p["threshold"]), float(p["hysteresis"])
         self.flux, self.wait_s, self.min_on_s = float(p["flux"]), float(p["wait_s"]), float(p["min_on_s"])
         self.push = float(p["push"])
+        self.hold_level = float(p["hold_level"])
+        self._peaks = []                  # (time left [s], level) of the last hold_level seconds
         self._bands = band_plan(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
         self._scale = 1.0 / np.asarray(unit_std, np.float64)
@@ -152,6 +156,12 @@ class Switching:
         on = (on | start) & ~stop
         self._on = on
         self._on_for = np.where(on, np.where(start, 0.0, self._on_for) + seconds, 0.0)
+        if self.hold_level:
+            # the level shown is its own maximum over the last hold_level seconds: whatever
+            # line LightShowPi draws, a crossing stays above it that long
+            self._peaks = [(t - seconds, p) for t, p in self._peaks if t - seconds > 1e-9]
+            self._peaks.append((self.hold_level, v))
+            v = np.max([p for _t, p in self._peaks], axis=0)
         shown = np.clip(v + np.where(on, 0.5 * self.push, -0.5 * self.push), -CLIP, CLIP)
         return (HOST_MEAN + HOST_STD * shown).astype(np.float32)
 

@@ -159,19 +159,26 @@ def test_crossval_scores_every_song_with_a_model_that_never_saw_it(tmp_path, cap
         write_wav(path, pcm[a * rate:b * rate], rate)
         songs.append(path)
     rc, out = _run(["crossval"] + songs + ["--presets", "seed,default", "--epochs", "1",
-                                            "--synthetic", "1", "--section-seconds", "2",
-                                            "--out", str(tmp_path / "cv")], capsys)
+                                            "--candidates", "1", "--synthetic", "1",
+                                            "--section-seconds", "2", "--melody", "1",
+                                            "--melody-seconds", "8", "--out", str(tmp_path / "cv")],
+                   capsys)
     assert rc == 0, out.err
     data = json.loads((tmp_path / "cv" / "crossval.json").read_text())
     names = [s["name"] for s in data["songs"]]
-    assert names[:2] == ["part0.wav", "part1.wav"] and data["songs"][2]["kind"] == "synthetic"
-    for preset in ("seed", "default"):
-        used = data["models"][preset]
+    assert names[:2] == ["part0.wav", "part1.wav"]
+    assert [s["kind"] for s in data["songs"][2:]] == ["synthetic", "melody"]
+    for method in ("seed", "default", "untrained"):
+        trained = data["trained_on"][method]
         for name in names[:2]:
-            assert used[name]["trained_on"] == [n for n in names[:2] if n != name]
-        assert sorted(used["(synthetic songs)"]["trained_on"]) == names[:2]
-        assert len({m["model_id"] for m in used.values()}) == 3
-        for song in data["songs"]:
-            assert set(song["methods"]) == {"seed", "default", "buckets", "pca"}
+            assert trained[name] == [n for n in names[:2] if n != name]   # never the scored song
+        assert sorted(trained["(synthetic songs)"]) == names[:2]
+        assert len(set(data["models"][method].values())) == 3
+    for song in data["songs"]:
+        for chunk in ("2048", "4096"):
+            assert set(song["by_chunk"][chunk]) == {"seed", "default", "untrained", "buckets",
+                                                    "buckets+switching", "pca"}
+    assert data["songs"][3]["by_chunk"]["2048"]["default"]["register"] is not None
+    assert data["tables"]["2048"]["means"]["buckets"]["section_accuracy"] is not None
     md = (tmp_path / "cv" / "crossval.md").read_text()
     assert "held out" in md and "| default |" in md and "| buckets |" in md

@@ -36,6 +36,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-estimator", action="store_true",
                    help="do not save the Keras estimator (OUT-estimator/, needed for "
                         "reconstruction plots and losses)")
+    p.add_argument("--candidates", type=int, default=None,
+                   help="train this many seeds (seed, seed+1, ...) and keep the one whose show "
+                        "on synthetic tuning songs comes closest to the goals (train/select.py; "
+                        "default: the preset's)")
+    p.add_argument("--untrained", action="store_true",
+                   help="export the network with its random initial weights, untrained (the "
+                        "ablation of the show-quality report: does the learning matter?)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -73,6 +80,57 @@ def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
     return list(layers[:-1]) + [last], centroid[order], np.stack([order, sign[order]])
 
 
+def _preset(name: str):
+    from .model import PRESETS
+    return PRESETS[name]
+
+
+def _train_one(args, X: np.ndarray, Xv: np.ndarray, seed: int):
+    """``(estimator, encoder layers, channel centroids [Hz] or None)`` for one seed."""
+    from .model import Autoencoder
+    est = Autoencoder(args.channels, args.preset, seed, args.epochs)
+    if args.untrained:
+        est.initialise(X)
+    else:
+        est.fit(X, Xv if len(Xv) else None, verbose=0 if args.quiet else 2)
+    layers = est.encoder_weights()
+    centroids = None
+    if args.preset != "seed":
+        # an additive decoder's unit is an amplitude: its sign means something, keep it
+        layers, centroids, _ = orient_channels(layers, X, args.sample_rate,
+                                               flip_signs=not est.config.additive_gain)
+    return est, layers, centroids
+
+
+def _train_and_choose(args, X: np.ndarray, Xv: np.ndarray, candidates: int):
+    """Train ``candidates`` seeds; keep the best show on the tuning songs (:mod:`train.select`).
+
+    :returns: ``(the chosen (estimator, layers, centroids), what was tried)``; with one
+        candidate nothing is judged and ``tried`` is empty.
+    """
+    if candidates <= 1:
+        return _train_one(args, X, Xv, args.seed), []
+    import tempfile
+    from . import export, select
+    from lightshowpi_autoencoder import modelfile
+    tuning = select.Tuning.make()
+    best, best_key, tried = None, None, []
+    with tempfile.TemporaryDirectory(prefix="fit-candidates-") as tmp:
+        for seed in range(args.seed, args.seed + candidates):
+            run = _train_one(args, X, Xv, seed)
+            info = {"training": {"songs": []}}
+            if run[0].config.shaping:
+                from lightshowpi_autoencoder import switching
+                info["shaping"] = dict(switching.DEFAULTS, kind=switching.KIND)
+            export.export(os.path.join(tmp, "seed%d" % seed), run[1], X, args.sample_rate, info)
+            key, margins = tuning.judge(modelfile.load(os.path.join(tmp, "seed%d" % seed)))
+            tried.append({"seed": seed, "shortfall": round(key[0], 3), "margins": margins})
+            log.info("candidate seed %d: shortfall %.3f (summed margins %.3f)", seed, *key)
+            if best_key is None or key > best_key:
+                best, best_key = run, key
+    return best, tried
+
+
 def estimator_dir(model_path: str) -> str:
     """Where ``fit`` keeps the Keras estimator of a model: ``STEM-estimator/``."""
     stem = model_path[:-7] if model_path.endswith(".tflite") else model_path
@@ -81,7 +139,6 @@ def estimator_dir(model_path: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from . import export
-    from .model import Autoencoder
     t0 = time.time()
     train_paths = data.list_songs(args.songs)
     val_paths = data.list_songs(args.val) if args.val else []
@@ -98,14 +155,9 @@ def run(args: argparse.Namespace) -> int:
         log.error("no usable audio in %s: nothing decoded or everything silent", " ".join(args.songs))
         return 2
     t_feat = time.time() - t0
-    est = Autoencoder(args.channels, args.preset, args.seed, args.epochs)
-    est.fit(X, Xv if len(Xv) else None, verbose=0 if args.quiet else 2)
-    layers = est.encoder_weights()
-    centroids = None
-    if args.preset != "seed":
-        # an additive decoder's unit is an amplitude: its sign means something, keep it
-        layers, centroids, _ = orient_channels(layers, X, args.sample_rate,
-                                               flip_signs=not est.config.additive_gain)
+    candidates = 1 if args.untrained else int(args.candidates or _preset(args.preset).candidates)
+    chosen, tried = _train_and_choose(args, X, Xv, candidates)
+    est, layers, centroids = chosen
     train_loss = est.loss(X)
     val_loss = est.loss(Xv) if len(Xv) else None
     describe = lambda songs: [{"name": s.name, "sha256": s.sha256, "seconds": round(s.seconds, 3)}  # noqa: E731
@@ -113,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
     info = {"training": {
         "command": "python -m train fit " + " ".join(shlex.quote(a) for a in sys.argv[2:])
         if sys.argv[1:2] == ["fit"] else "python -m train fit (called from code)",
-        "preset": args.preset, "seed": args.seed, "epochs": est.epochs,
+        "preset": args.preset, "seed": est.seed, "epochs": 0 if args.untrained else est.epochs,
+        "untrained": bool(args.untrained), "candidates": tried,
         "chunk_size": args.chunk_size, "songs": describe(train_songs),
         "validation_songs": describe(val_songs),
         "loss": {"train": round(train_loss, 6), "validation": None if val_loss is None

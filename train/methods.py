@@ -100,6 +100,42 @@ def bucket_rows(pcm: np.ndarray, rate: float, chunk_size: int, num_bins: int = N
     return lightshow.bucket_levels(pcm, rate, chunk_size, num_bins, **settings)
 
 
+# ---------------------------------------------------------------- buckets through the switching stage
+
+class BucketSwitching:
+    """LightShowPi's bucket levels as the "units" of the plugin's switching stage.
+
+    The control row of issue 10: does the stage alone make the buckets as good as the
+    learned model? Each bucket level is standardised with its mean/std over training
+    songs' chunks (as the encoder's units are with theirs), the loudness likewise, and the
+    rows go through :class:`lightshowpi_autoencoder.switching.Switching` with its defaults.
+
+    :param training_rows: bucket rows ``(n, 8)`` of the training songs (non-silent chunks).
+    :param training_loudness: their feature frames' ``features.total_log_power`` ``(n,)``.
+    """
+
+    def __init__(self, training_rows: np.ndarray, training_loudness: np.ndarray,
+                 model_rate: float = DEFAULT_RATE) -> None:
+        from lightshowpi_autoencoder import switching
+        self.params = switching.check({"kind": switching.KIND}, training_rows.shape[1])
+        self.mean, self.std = training_rows.mean(axis=0), np.maximum(training_rows.std(axis=0), 1e-6)
+        self.loud = (float(np.mean(training_loudness)), float(max(np.std(training_loudness), 1e-6)))
+        self.model_rate = float(model_rate)
+
+    def rows(self, pcm: np.ndarray, rate: float, chunk_size: int) -> np.ndarray:
+        """The stage's rows for a decoded song, ``(n_chunks, 8)``; silent chunks read 0."""
+        from lightshowpi_autoencoder import switching
+        levels = bucket_rows(pcm, rate, chunk_size, len(self.mean))
+        feats, silent = song_features(pcm, rate, chunk_size, self.model_rate)
+        loud = F.total_log_power(feats)
+        stage = switching.Switching(self.params, self.mean, self.std, *self.loud)
+        out = np.zeros_like(levels)
+        seconds = chunk_size / float(rate)
+        for i in np.nonzero(~silent)[0]:
+            out[i] = stage(levels[i], feats[i], loud[i], seconds)
+        return out
+
+
 # ---------------------------------------------------------------- pca
 
 @dataclass
@@ -196,4 +232,4 @@ def fit_pca_on_files(paths: Sequence[str], chunk_size: int,
 
 
 __all__ = ("METHODS", "STATS", "ShowSettings", "Show", "show", "encoder_rows", "bucket_rows",
-           "FrameStats", "Pca", "song_features", "pca_rows", "fit_pca_on_files")
+           "BucketSwitching", "FrameStats", "Pca", "song_features", "pca_rows", "fit_pca_on_files")

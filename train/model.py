@@ -41,6 +41,8 @@ class Preset:
     #: weight of a penalty on the mean squared unit value: keeps the tanh units off their
     #: rails (a unit stuck at +-1 carries no information, and its light only noise)
     code_l2: float = 0.0
+    #: seeds ``train fit`` tries, keeping the best show on synthetic tuning songs (train/select.py)
+    candidates: int = 1
     #: how the additive decoder's 8 spectra start: "random", or "bands": 8 bumps spread evenly
     #: over the log-frequency bands (LightShowPi's own layout, as a starting point to learn from)
     template_init: str = "random"
@@ -54,7 +56,7 @@ PRESETS: Dict[str, Preset] = {
     # (train.fit.orient_channels), exported with the onset gate. Each change was
     # chosen on held-out songs (python -m train crossval; README "Show quality").
     "default": Preset(input_dropout=0.0, epochs=30, decorrelation=1.0, bands_per_octave=6.0,
-                      additive_gain=3.0, shaping=True),
+                      additive_gain=3.0, shaping=True, candidates=4),
 }
 
 
@@ -219,22 +221,29 @@ class Autoencoder:
     def scale(self, X: np.ndarray) -> np.ndarray:
         return np.clip(self.scaler.transform(self.inputs(X)), 0.0, 1.0).astype(np.float32)
 
-    def fit(self, X: np.ndarray, X_val: Optional[np.ndarray] = None, verbose: int = 1) -> "Autoencoder":
-        """Train on frames ``(n, 513)`` [log10 power]; ``X_val`` is scored each epoch."""
+    def initialise(self, X: np.ndarray) -> "Autoencoder":
+        """Fit the scaler on frames ``(n, 513)`` and build the network with its random weights
+        (seeded): what :meth:`fit` starts from, and the untrained ablation of the report."""
         from sklearn.preprocessing import MinMaxScaler
         keras = _keras()
         import tensorflow as tf
         keras.utils.set_random_seed(self.seed)
         tf.config.experimental.enable_op_determinism()
         self.scaler = MinMaxScaler().fit(self.inputs(X))
+        self.model = self._build(self.inputs(X[:1]).shape[1])
+        return self
+
+    def fit(self, X: np.ndarray, X_val: Optional[np.ndarray] = None, verbose: int = 1) -> "Autoencoder":
+        """Train on frames ``(n, 513)`` [log10 power]; ``X_val`` is scored each epoch."""
+        self.initialise(X)
         Xs = self.scale(X)
         val = None
         if X_val is not None and len(X_val):
             Xv = self.scale(X_val)
             val = (Xv, self.targets(X_val, Xv))
-        self.model = self._build(Xs.shape[1])
-        hist = self.model.fit(Xs, self.targets(X, Xs), epochs=self.epochs, batch_size=self.config.batch_size,
-                              shuffle=True, validation_data=val, verbose=verbose)
+        hist = self.model.fit(Xs, self.targets(X, Xs), epochs=self.epochs,
+                              batch_size=self.config.batch_size, shuffle=True,
+                              validation_data=val, verbose=verbose)
         self.history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
         return self
 
@@ -263,13 +272,18 @@ class Autoencoder:
         return np.asarray(enc.predict(Xs, batch_size=4096, verbose=0))
 
     def reconstruct(self, X: np.ndarray) -> np.ndarray:
-        """Reconstruction in scaled units ``(n, 513)`` in [0, 1]."""
+        """The decoder's output for frames ``X``: scaled inputs in [0, 1] (the post's decoder)
+        or log10 power (the additive decoder), ``(n, inputs)``."""
         return np.asarray(self.model.predict(self.scale(X), batch_size=4096, verbose=0))
 
     def loss(self, X: np.ndarray) -> float:
-        """Binary cross-entropy of the reconstruction of ``X`` (scaled, clipped to [0, 1])."""
+        """Reconstruction loss of ``X`` without the regularisers: binary cross-entropy of the
+        scaled frames (the post), or mean squared error of log10 power (additive decoder)."""
         Xs = self.scale(X)
-        R = np.clip(self.reconstruct(X), 1e-7, 1 - 1e-7)
+        R = self.reconstruct(X)
+        if self.config.additive_gain:
+            return float(np.mean((R - self.targets(X, Xs)) ** 2))
+        R = np.clip(R, 1e-7, 1 - 1e-7)
         return float(-np.mean(Xs * np.log(R) + (1 - Xs) * np.log(1 - R)))
 
     # -- persistence ----------------------------------------------------------

@@ -132,10 +132,10 @@ class Song:
         return self._listening[chunk_size]
 
 
-def melody_song(seed: int) -> Song:
+def melody_song(seed: int, seconds: float = 60.0) -> Song:
     """The register metric's synthetic melody (:func:`train.synth.make_melody`) as a Song."""
     from .synth import make_melody
-    m = make_melody(seed)
+    m = make_melody(seed, seconds)
     return Song(m.name, m.pcm, m.rate, m.onsets, "exact", notes=m.notes)
 
 
