@@ -22,9 +22,10 @@ every light and every model. Per chunk, light ``c``:
 * **OFF** when ``v_c < threshold - hysteresis`` and the light has been ON for
   at least ``min_on_s`` seconds (no flash a viewer reads as flicker).
 
-The light's level is ``12 + 1.5 * (v_c + push * (on - 0.5))``, clipped to
-12 +- 7.5: the ON/OFF decision moves it ``push`` (in std units) up or down,
-and ``v_c`` stays in it. On LightShowPi's first play (mean 12, std 1.5, no
+The light's level is ``12 + 1.5 * (v_c + push * (on - 0.5))``, softly limited
+to 12 +- 7.5 (``5 tanh(x / 5)``): the ON/OFF decision moves it ``push`` (in std
+units) up or down, and ``v_c`` stays in it, held at its maximum over the last
+``hold_level`` seconds. On LightShowPi's first play (mean 12, std 1.5, no
 song statistics yet) the decision shows as is. From the second play on
 LightShowPi thresholds each light at its own song mean (its ``.sync``
 statistics): for a light that fits the song the decision still shows; a light
@@ -59,7 +60,8 @@ LIMITS: Dict[str, Tuple[float, float]] = {
     "hysteresis": (0.0, 3.0), "flux": (0.0, 10.0), "flux_bands": (1.0, 48.0),
     "wait_s": (0.0, 10.0), "min_on_s": (0.0, 10.0), "push": (0.0, 8.0),
     "hold_level": (0.0, 1.0)}
-#: levels stay within 12 +- CLIP * 1.5: positive (LightShowPi's cache keeps positives only)
+#: levels stay within 12 +- CLIP * 1.5 (a soft limit): positive, as LightShowPi's cache keeps
+#: positive levels only
 CLIP = 5.0
 
 
@@ -72,17 +74,17 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
         raise ValueError("shaping kind must be %r" % KIND)
     unknown = sorted(set(spec) - set(LIMITS) - {"kind"})
     if unknown:
-        raise ValueError("shaping has unknown settings %s" % ", ".join(map(str, unknown)))
+        raise ValueError("unknown setting %s" % ", ".join("shaping.%s" % k for k in unknown))
     params = dict(DEFAULTS)
     for key, (lo, hi) in LIMITS.items():
         if key not in spec:
             continue
         value = spec[key]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError("shaping %s must be a number, not %r" % (key, type(value).__name__))
+            raise ValueError("shaping.%s must be a number, not %s" % (key, type(value).__name__))
         value = float(value)
         if not (lo <= value <= hi):     # NaN fails both comparisons
-            raise ValueError("shaping %s must be within [%g, %g], not %r" % (key, lo, hi, value))
+            raise ValueError("shaping.%s must be within [%g, %g], not %r" % (key, lo, hi, value))
         params[key] = value
     return params
 
@@ -162,7 +164,11 @@ class Switching:
             self._peaks = [(t - seconds, p) for t, p in self._peaks if t - seconds > 1e-9]
             self._peaks.append((self.hold_level, v))
             v = np.max([p for _t, p in self._peaks], axis=0)
-        shown = np.clip(v + np.where(on, 0.5 * self.push, -0.5 * self.push), -CLIP, CLIP)
+        shown = v + np.where(on, 0.5 * self.push, -0.5 * self.push)
+        # a soft limit, not a clip: a light far outside its training range still moves, so
+        # LightShowPi's per-song statistics can switch it (a clipped, constant level would
+        # have a std of 0 and stay dark)
+        shown = CLIP * np.tanh(shown * (1.0 / CLIP))
         return (HOST_MEAN + HOST_STD * shown).astype(np.float32)
 
 

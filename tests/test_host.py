@@ -217,8 +217,8 @@ def test_non_finite_levels_after_calibration_are_an_encoder_failure(host_module,
     fft.compare_config(str(tmp_path / ".song.mp3.sync"))
     chunks = music_chunks(4)
     fft.calculate_levels(chunks[0])
-    gate = fft.pipeline.gate
-    fft.pipeline.gate = lambda x, z, seconds: np.full(8, np.nan, dtype=np.float32)
+    gate = fft.pipeline.stage
+    fft.pipeline.stage = lambda z, x, loudness, seconds: np.full(8, np.nan, dtype=np.float32)
     with caplog.at_level(logging.ERROR, logger="lightshowpi_autoencoder"):
         rows = [fft.calculate_levels(c) for c in chunks[1:]]
     assert gate is not None and all(np.array_equal(r, np.ones(8)) for r in rows)

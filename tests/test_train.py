@@ -63,7 +63,7 @@ def fitted(tmp_path_factory):
     paths = []
     for run in ("a", "b"):
         stem = str(out / run / "model")
-        assert main(["fit", SAMPLE, "--out", stem, "--epochs", "2", "--quiet",
+        assert main(["fit", SAMPLE, "--out", stem, "--epochs", "2", "--quiet", "--candidates", "1",
                      "--cache-dir", str(out / "cache")]) == 0
         paths.append(stem)
     return paths
@@ -77,7 +77,8 @@ def test_exported_model_matches_keras_in_the_runtime(fitted):
     keras_z = est.encode(frames)
     from train.fit import orient_channels
     # fit signs and orders the channels on its training frames; replay that map on Keras' output
-    _, _, (order, signs) = orient_channels(est.encoder_weights(), data.load_song(SAMPLE, 2048, 44100, None).frames, 44100)
+    _, _, (order, signs) = orient_channels(est.encoder_weights(), data.load_song(SAMPLE, 2048, 44100, None).frames, 44100,
+                                           flip_signs=not est.config.additive_gain)
     expected = keras_z[:, order.astype(int)] * signs
     for backend in ("litert", "numpy"):
         try:
@@ -123,22 +124,45 @@ def test_calibration_puts_training_levels_on_lightshowpi_scale(fitted_seed):
     assert np.allclose(live.std(axis=0), 1.5, atol=0.3)
 
 
-def test_default_preset_exports_the_onset_gate(fitted):
-    """The shipped preset's levels are two clearly separated values around LightShowPi's
-    first-play switching line (12 + 0.125 * 1.5), and every channel lights on the sample."""
-    from lightshowpi_autoencoder import shaping
+def test_default_preset_exports_the_switching_stage(fitted):
+    """The shipped preset's levels keep the stage's decision clear of LightShowPi's first-play
+    line (12 + 0.125 * 1.5), and every channel lights on the sample."""
+    from lightshowpi_autoencoder import switching
     model = modelfile.load(fitted[0])
-    assert model.shaping is not None and model.meta["shaping"]["kind"] == shaping.KIND
+    assert model.shaping == switching.DEFAULTS and model.meta["shaping"]["kind"] == switching.KIND
+    assert set(model.calibration["loudness"]) == {"mean", "std"}
     from train.audio import decode
     pcm, rate = decode(SAMPLE)
     rows = ChunkPipeline(model, 8, 0, rate, 2).song(pcm, 2048)
     live = rows[rows.any(axis=1)]
-    line = 12 + 0.125 * 1.5
-    on = live > line
-    assert np.all(np.abs(live[on] - shaping.ON_LEVEL) <= shaping.DEFAULTS["slow_depth"] + 1e-6)
-    assert np.all(np.abs(live[~on] - shaping.OFF_LEVEL) <= shaping.DEFAULTS["slow_depth"] + 1e-6)
+    on = live > 12 + 0.125 * 1.5
     assert on.any(axis=0).all(), on.mean(axis=0)
-    assert 0.02 < on.mean() < 0.6
+    assert 0.1 < on.mean() < 0.8
+
+
+def test_fit_keeps_the_best_of_its_candidates(tmp_path):
+    stem = str(tmp_path / "m")
+    assert main(["fit", SAMPLE, "--out", stem, "--epochs", "1", "--quiet", "--candidates", "2",
+                 "--no-estimator", "--cache-dir", str(tmp_path / "cache")]) == 0
+    meta = modelfile.load(stem).meta["training"]
+    tried = meta["candidates"]
+    assert [t["seed"] for t in tried] == [0, 1]
+    best = max(tried, key=lambda t: t["shortfall"])
+    assert meta["seed"] == best["seed"]
+    assert set(tried[0]["margins"]) == {"2048", "4096"}
+    assert "register" in tried[0]["margins"]["2048"] and "section_accuracy" in tried[0]["margins"]["2048"]
+
+
+def test_untrained_ablation_is_the_initial_network(tmp_path):
+    stems = []
+    for seed in (0, 0, 1):
+        stem = str(tmp_path / ("u%d_%d" % (seed, len(stems))))
+        assert main(["fit", SAMPLE, "--out", stem, "--untrained", "--seed", str(seed), "--quiet",
+                     "--no-estimator", "--cache-dir", str(tmp_path / "cache")]) == 0
+        stems.append(json.load(open(stem + ".json")))
+    assert stems[0]["training"]["untrained"] and stems[0]["training"]["epochs"] == 0
+    assert stems[0]["tflite_sha256"] == stems[1]["tflite_sha256"]      # seeded
+    assert stems[0]["tflite_sha256"] != stems[2]["tflite_sha256"]
 
 
 def test_seed_preset_is_the_2018_post():
@@ -161,7 +185,8 @@ def test_runtime_clips_unseen_inputs_like_training_does(fitted):
     est = Autoencoder.load(stem + "-estimator")
     from train.fit import orient_channels
     _, _, (order, signs) = orient_channels(est.encoder_weights(),
-                                           data.load_song(SAMPLE, 2048, 44100, None).frames, 44100)
+                                           data.load_song(SAMPLE, 2048, 44100, None).frames, 44100,
+                                           flip_signs=not est.config.additive_gain)
     frames = np.stack([np.full(513, features.FLOOR), np.full(513, 6.0),
                        np.random.default_rng(0).uniform(-14, 8, 513)]).astype(np.float32)
     expected = est.encode(frames)[:, order.astype(int)] * signs

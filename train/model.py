@@ -173,6 +173,7 @@ class Autoencoder:
         self.config = PRESETS[preset]
         self.epochs = int(epochs if epochs is not None else self.config.epochs)
         self.scaler = None
+        self.bin_range = None     # (min, max) of each bin over the training frames
         self.model = None
         self.pool = (band_matrix(self.config.bands_per_octave)
                      if self.config.bands_per_octave else None)
@@ -219,7 +220,12 @@ class Autoencoder:
         return np.maximum(self.inputs(X), FLOOR).astype(np.float32)
 
     def scale(self, X: np.ndarray) -> np.ndarray:
-        return np.clip(self.scaler.transform(self.inputs(X)), 0.0, 1.0).astype(np.float32)
+        """Frames ``(n, 513)`` -> the network's scaled input. Each bin is first clipped to its
+        training range, as the runtime clips (model ``input_range``); with 513 bins the
+        MinMax-scaled values are then in [0, 1] (the post's clip), with bands they are
+        averages of clipped bins and need no clip of their own."""
+        X = np.clip(np.asarray(X, np.float64), self.bin_range[0], self.bin_range[1])
+        return self.scaler.transform(self.inputs(X)).astype(np.float32)
 
     def initialise(self, X: np.ndarray) -> "Autoencoder":
         """Fit the scaler on frames ``(n, 513)`` and build the network with its random weights
@@ -229,6 +235,7 @@ class Autoencoder:
         import tensorflow as tf
         keras.utils.set_random_seed(self.seed)
         tf.config.experimental.enable_op_determinism()
+        self.bin_range = (np.min(X, axis=0), np.max(X, axis=0))
         self.scaler = MinMaxScaler().fit(self.inputs(X))
         self.model = self._build(self.inputs(X[:1]).shape[1])
         return self
@@ -291,7 +298,8 @@ class Autoencoder:
         os.makedirs(folder, exist_ok=True)
         self.model.save(os.path.join(folder, "autoencoder.keras"))
         np.savez(os.path.join(folder, "scaler.npz"), min=self.scaler.min_, scale=self.scaler.scale_,
-                 data_min=self.scaler.data_min_, data_max=self.scaler.data_max_)
+                 data_min=self.scaler.data_min_, data_max=self.scaler.data_max_,
+                 bin_min=self.bin_range[0], bin_max=self.bin_range[1])
         with open(os.path.join(folder, "estimator.json"), "w") as fh:
             json.dump({"channels": self.channels, "preset": self.preset, "seed": self.seed,
                        "epochs": self.epochs, "history": self.history,
@@ -304,6 +312,10 @@ class Autoencoder:
         with open(os.path.join(folder, "estimator.json")) as fh:
             info = json.load(fh)
         est = cls(info["channels"], info["preset"], info["seed"], info["epochs"])
+        if "config" in info:      # as trained, even if the preset has changed since
+            config = dict(info["config"], hidden=tuple(info["config"]["hidden"]))
+            est.config = Preset(**{k: v for k, v in config.items() if k in Preset.__dataclass_fields__})
+            est.pool = band_matrix(est.config.bands_per_octave) if est.config.bands_per_octave else None
         est.history = info.get("history", {})
         est.model = keras.models.load_model(os.path.join(folder, "autoencoder.keras"))
         with np.load(os.path.join(folder, "scaler.npz")) as z:
@@ -313,5 +325,7 @@ class Autoencoder:
             sc.data_range_ = sc.data_max_ - sc.data_min_
             sc.n_features_in_ = len(sc.min_)
             sc.n_samples_seen_ = 1
+            est.bin_range = ((z["bin_min"], z["bin_max"]) if "bin_min" in z.files
+                             else (z["data_min"], z["data_max"]))   # 513 bins: the same
         est.scaler = sc
         return est

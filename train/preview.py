@@ -233,12 +233,12 @@ def draw(path: str, song: Song, shows: Dict[str, methods.Show], rows: Dict[str, 
         im = ax.imshow(pins.T, aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
                        extent=(0, n * chunk_s, pins.shape[1] + 0.5, 0.5))
         r = rows[name]
-        ax.set_title("%s: lights %s   |   onset F-chance %s, toggles/s %s (worst %s), "
-                     "ON<100ms %s, mean|r| %s, stuck %s"
+        ax.set_title("%s: lights %s   |   rhythm %s, flashes <100 ms %s, mean|r| %s, "
+                     "loud->light %s, dark %s, consistent %s, stuck %s"
                      % (LABELS.get(name, name), "ON = dark" if settings.pin_mode == "onoff"
                         else "PWM brightness (dark = bright)", fmt(r["onset_f_minus_chance"]),
-                        fmt(r["toggles_median"], 1), fmt(r["toggles_worst"], 1),
-                        fmt(r["short_on_fraction"]), fmt(r["mean_abs_r"]), fmt(r["stuck"])),
+                        fmt(r["short_on_fraction"]), fmt(r["mean_abs_r"]), fmt(r["loudness_rho"]),
+                        fmt(r["dark"]), fmt(r["consistency"]), fmt(r["stuck"])),
                      fontsize=10)
         ax.set_ylabel("channel")
         ax.set_yticks(range(1, pins.shape[1] + 1))

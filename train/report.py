@@ -30,7 +30,8 @@ log = logging.getLogger("train")
 MUSIC = os.path.normpath(os.path.join(preview.REPO, "..", "shared", "music"))
 #: numeric metrics averaged in the mean rows
 MEANS = ("onset_f", "onset_chance", "onset_f_minus_chance", "toggles_median", "toggles_worst",
-         "short_on_fraction", "mean_abs_r", "stuck_count", "section_accuracy")
+         "short_on_fraction", "mean_abs_r", "stuck_count", "loudness_rho", "dark", "consistency",
+         "section_accuracy", "register")
 
 LEGEND = """\
 ## Legend
@@ -48,9 +49,12 @@ a light is ON when brightness > 0.5 (LightShowPi's `onoff` pins). Mean/std: **{s
 | F-chance | onset F - chance: ~0 for a show unrelated to the music's rhythm |
 | tog/s med, worst | ON/OFF toggles per second of each channel [1/s]: median and worst channel |
 | ON<100ms | fraction of ON periods (all channels) shorter than 100 ms |
-| mean abs r | mean absolute Pearson correlation between the 8 brightness traces (lower = more diverse) |
+| mean abs r | mean absolute Pearson correlation between the 8 ON/OFF traces (lower = more diverse) |
 | stuck | channels ON < 5% or > 95% of the time (1-based) |
-| sections | synthetic songs only: leave-one-section-instance-out accuracy of a nearest-centroid classifier on 1-second means of the 8 brightness traces (chance = 1/{kinds}) |
+| loud->light | Spearman rho between the share of lights ON and the audio's RMS level [dB FS], 1 s windows (hop 0.5 s) above -50 dB FS |
+| dark | share of the chunks at or above -40 dB FS in which every light is OFF |
+| consistency | 1 - d_nn / d_rand: lights' ON shares in 0.5 s windows, compared between each window and its nearest neighbour in sound (mean log-mel, 64 bands) at least 4 s away, against all pairs 4 s apart (0 = no better than chance, 1 = the same sound always gets the same lights) |
+| sections | synthetic songs only: leave-one-section-instance-out accuracy of a nearest-centroid classifier on each light's share of ON time per second (chance = 1/{kinds}) |
 | onsets | where the music onsets come from: **exact** (synthetic song ground truth) or **detector** (spectral flux on the plugin's 1024-sample feature frames, hop 512, 6 bands/octave, adaptive threshold and peak picking; `train/metrics.py`) |
 
 Methods: **encoder** = the plugin ({model}); **buckets** = LightShowPi's own frequency buckets
@@ -147,7 +151,8 @@ def _md_table(rows: Dict[str, Dict], sections: bool, stuck_count: bool = False) 
     cols = [("onset_f", "onset F"), ("onset_chance", "chance"), ("onset_f_minus_chance", "F-chance"),
             ("toggles_median", "tog/s med"), ("toggles_worst", "tog/s worst"),
             ("short_on_fraction", "ON<100ms"), ("mean_abs_r", "mean abs r"),
-            ("stuck_count" if stuck_count else "stuck", "stuck" + (" (mean count)" if stuck_count else ""))]
+            ("stuck_count" if stuck_count else "stuck", "stuck" + (" (mean count)" if stuck_count else "")),
+            ("loudness_rho", "loud->light"), ("dark", "dark"), ("consistency", "consistency")]
     if sections:
         cols.append(("section_accuracy", "sections"))
     lines = ["| method | " + " | ".join(t for _, t in cols) + " |",
