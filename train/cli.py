@@ -19,6 +19,7 @@ COMMANDS = {
     "preview": ("train.preview", "see the light show of a song: encoder vs LightShowPi's buckets"),
     "report": ("train.report", "show-quality table for many songs and methods"),
     "crossval": ("train.crossval", "show-quality table with every song held out (trains per fold)"),
+    "harness": ("train.harness", "the show in the real LightShowPi (both forks), scored"),
     "bench": ("train.bench", "runtime and training benchmarks as a markdown table"),
 }
 

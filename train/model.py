@@ -50,11 +50,12 @@ class Preset:
 
 PRESETS: Dict[str, Preset] = {
     "seed": Preset(),
-    # the shipped model: the seed architecture plus a loss that keeps the 8 bottleneck
-    # units decorrelated (each light follows its own part of the sound), trained on
-    # many songs, channels signed and ordered by spectral centroid
-    # (train.fit.orient_channels), exported with the onset gate. Each change was
-    # chosen on held-out songs (python -m train crossval; README "Show quality").
+    # the shipped model: the seed's dense tanh encoder reading the spectrum in 6 bands per
+    # octave, an additive decoder (each unit the log amplitude of a learned sound), a loss
+    # that keeps the 8 units decorrelated, channels ordered by spectral centroid
+    # (train.fit.orient_channels), the best of 4 seeds on synthetic tuning songs
+    # (train.select), exported with the switching stage. Each change was chosen on
+    # held-out songs (python -m train crossval; docs/show-quality.md).
     "default": Preset(input_dropout=0.0, epochs=30, decorrelation=1.0, bands_per_octave=6.0,
                       additive_gain=3.0, shaping=True, candidates=4),
 }
