@@ -163,6 +163,20 @@ class NumpyInterpreter:
             step(env)
         return env[self._out]
 
+    def run_vector(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`run` on the input's values in order, as a new flat float32 array
+        ``(output size,)`` (the per-chunk call: no shape handling on the fast path)."""
+        if self._chain is not None:
+            steps, bufs = self._chain
+            bufs[0][:-1] = x.reshape(-1)
+            dot = np.dot
+            for inp, Wa, act, out in steps:
+                dot(inp, Wa, out=out)
+                if act is not None:
+                    act(out, out)
+            return bufs[-1].copy()
+        return self.run(x).reshape(-1)
+
     # -- loading: parse, check, and turn each operator into a step(env) closure ----------
 
     def _load(self, data: bytes) -> None:
