@@ -384,10 +384,12 @@ class ChunkFeatures:
     :param audio_rate: sample rate of the chunks [Hz].
     :param model_rate: the model's sample rate [Hz] (default ``audio_rate``).
     :param engine: power-spectrum engine (default numpy).
+    :param out: float32 ``(1, 513)`` array to use as :attr:`frame` (an encoder's input
+        tensor, which then needs no copy); default a new one.
     """
 
     def __init__(self, channels: int, audio_rate: float, model_rate: Optional[float] = None,
-                 engine: Optional[PowerEngine] = None) -> None:
+                 engine: Optional[PowerEngine] = None, out: Optional[np.ndarray] = None) -> None:
         global _RFFT
         if channels < 1:
             raise ValueError("channels must be >= 1, got %r" % (channels,))
@@ -397,7 +399,9 @@ class ChunkFeatures:
         self.remap = self.model_rate != self.audio_rate
         self.engine = engine
         self.power = np.zeros(N_BINS)
-        self.frame = np.zeros((1, N_BINS), np.float32)
+        if out is not None and (out.shape != (1, N_BINS) or out.dtype != np.float32):
+            raise ValueError("out must be float32 (1, %d), not %s %s" % (N_BINS, out.dtype, out.shape))
+        self.frame = np.zeros((1, N_BINS), np.float32) if out is None else out
         if _RFFT is None:
             _RFFT = _rfft_direct()
         self._rfft = _RFFT
@@ -458,9 +462,7 @@ class ChunkFeatures:
         mono = plan.mono
         # the integer sums of the channels, exact in float64 (as _mono_sum)
         if plan.pcm64 is not None:
-            both = plan.pcm64
-            both[:] = pcm
-            np.add(both[0::2], both[1::2], out=mono)
+            np.add(pcm[0::2], pcm[1::2], out=mono, dtype=np.float64)
         elif plan.channels == 1:
             mono[:] = pcm
         else:

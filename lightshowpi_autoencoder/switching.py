@@ -85,6 +85,63 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
     return params
 
 
+def numpy_sum(values: Sequence[float]) -> float:
+    """``float(np.add.reduce(np.array(values)))`` for a list of floats, in Python: numpy's
+    pairwise summation order (sequential below 8 values, 8 running sums up to 128, halves
+    above), so the same float64 roundings. Checked against numpy for a size before use
+    (:func:`sums_like_numpy`)."""
+    return _pairwise(values, 0, len(values))
+
+
+def _pairwise(a: Sequence[float], lo: int, n: int) -> float:
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r0, r1, r2, r3, r4, r5, r6, r7 = a[lo:lo + 8]
+        i = 8
+        while i < n - n % 8:
+            k = lo + i
+            r0 += a[k]
+            r1 += a[k + 1]
+            r2 += a[k + 2]
+            r3 += a[k + 3]
+            r4 += a[k + 4]
+            r5 += a[k + 5]
+            r6 += a[k + 6]
+            r7 += a[k + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for k in range(lo + i, lo + n):
+            res += a[k]
+        return res
+    half = n // 2
+    half -= half % 8
+    return _pairwise(a, lo, half) + _pairwise(a, lo + half, n - half)
+
+
+_SUM_ORDER_OK: Dict[int, bool] = {}
+
+
+def sums_like_numpy(n: int) -> bool:
+    """Whether :func:`numpy_sum` gives this numpy's ``np.add.reduce`` bit for bit on ``n``
+    values: tried once per size on sums whose rounding depends on the order (terms 24
+    orders of magnitude apart, both signs)."""
+    ok = _SUM_ORDER_OK.get(n)
+    if ok is None:
+        rng = np.random.default_rng(n)
+        ok = True
+        for _ in range(64):
+            a = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(-8, 16, n)
+            if numpy_sum(a.tolist()) != float(np.add.reduce(a)):
+                ok = False
+                break
+        _SUM_ORDER_OK[n] = ok
+    return ok
+
+
 def band_plan(per_octave: float) -> Tuple[np.ndarray, np.ndarray]:
     """``(starts, 1 / counts)``: bins 1..512 in bands ``per_octave`` wide on a log-frequency
     axis (at least one bin each; DC left out), for ``np.add.reduceat`` over a 513-bin frame."""
@@ -120,6 +177,8 @@ class Switching:
         self._bands = band_plan(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
         self._scale = 1.0 / np.asarray(unit_std, np.float64)
+        self._pairs = list(zip(self._mean.tolist(), self._scale.tolist()))
+        self._py_sum = sums_like_numpy(len(self._mean))
         self._loud = (float(loud_mean), 1.0 / float(loud_std))
         n = len(self._mean)
         self._n = n
@@ -155,16 +214,22 @@ class Switching:
     def levels(self, z: np.ndarray, loudness: float) -> List[float]:
         """:meth:`level` as a list of Python floats: the same numbers (Python's float
         arithmetic is numpy's float64 arithmetic, NaN and Inf included)."""
-        u = self._u
-        # z (float32) is widened to float64 by the subtraction itself, exactly
-        np.subtract(z, self._mean, out=u)
-        u *= self._scale
         s = self.alpha * (loudness - self._loud[0]) * self._loud[1]
+        if self._py_sum:
+            # (z - mean) * scale per unit, z widened to float64 exactly by tolist()
+            u = [(zc - m) * sc for zc, (m, sc) in zip(z.tolist(), self._pairs)]
+            if self.common:
+                # u.mean(): numpy's sum (its order, numpy_sum) over the count
+                k = self.common * (numpy_sum(u) / self._n)
+                return [(uc - k) + s for uc in u]
+            return [uc + s for uc in u]
+        ua = self._u
+        np.subtract(z, self._mean, out=ua)   # z widened to float64 by the subtraction
+        ua *= self._scale
         if self.common:
-            # u.mean() without its Python wrapper: the same sum divided by the count
-            k = self.common * (float(np.add.reduce(u)) / self._n)
-            return [(uc - k) + s for uc in u.tolist()]
-        return [uc + s for uc in u.tolist()]
+            k = self.common * (float(np.add.reduce(ua)) / self._n)
+            return [(uc - k) + s for uc in ua.tolist()]
+        return [uc + s for uc in ua.tolist()]
 
     def level(self, z: np.ndarray, loudness: float) -> np.ndarray:
         """The lights' levels ``v`` ``(channels,)`` [training std units] for units ``z``."""

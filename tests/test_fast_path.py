@@ -338,3 +338,47 @@ def test_encoder_fast_calls_give_the_public_calls_numbers(default_model, backend
             interp.invoke()
             want = interp.get_tensor(interp.get_output_details()[0]["index"]).reshape(-1)
         assert np.array_equal(got, want) and np.array_equal(enc(x), want)
+
+
+def test_numpy_sum_order_is_numpys_own():
+    rng = np.random.default_rng(7)
+    for n in list(range(1, 20)) + [24, 64, 128, 129, 300]:
+        assert SW.sums_like_numpy(n), n
+        for _ in range(30):
+            a = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(-8, 16, n)
+            assert SW.numpy_sum(a.tolist()) == float(np.add.reduce(a))
+
+
+def test_switching_without_the_python_sum_is_the_reference_too():
+    rng = np.random.default_rng(11)
+    params = SW.check({"kind": SW.KIND}, 8)
+    mean, std = rng.normal(0, 1, 8), rng.uniform(0.1, 2, 8)
+    fast, ref = SW.Switching(params, mean, std, -2, 0.5), ReferenceSwitching(params, mean, std, -2, 0.5)
+    fast._py_sum = False                               # numpy's own sum, as for a size it fails
+    for i in range(200):
+        z = (mean + std * rng.normal(0, 1.5, 8)).astype(np.float32)
+        x = rng.normal(-6, 2, 513).astype(np.float32)
+        loud = -2.0 + rng.normal()
+        assert np.array_equal(fast(z, x, loud, 0.05), ref(z, x, loud, 0.05)), i
+
+
+def test_a_stage_that_is_not_switching_still_has_its_levels_checked(default_model, real_pcm):
+    pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2)
+    pipe.stage = lambda z, x, loudness, seconds: np.full(8, np.nan, np.float32)
+    from lightshowpi_autoencoder.errors import PluginError
+    with pytest.raises(PluginError, match="non-finite levels after switching"):
+        for i in range(50):
+            pipe(real_pcm[i * 2048:(i + 1) * 2048].tobytes())
+
+
+def test_features_written_into_the_encoders_input_tensor(default_model, real_pcm):
+    for backend in ("litert", "numpy"):
+        try:
+            pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2, backend=backend)
+        except Exception as exc:   # backend not installed
+            pytest.skip("backend %s: %s" % (backend, exc))
+        buffer = pipe.encoder.input_buffer()
+        assert buffer is not None and pipe.features.frame is buffer
+        data = real_pcm[300 * 2048:301 * 2048].tobytes()
+        x = pipe.features(data)
+        assert np.array_equal(x, F.chunk_features(data, 2, 44100.0))

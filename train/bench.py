@@ -660,7 +660,7 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
     """Median µs of each stage of the plugin's per-chunk path, chunk by chunk in a stream.
 
     Mirrors ``ChunkPipeline.__call__`` (and ``ChunkFeatures.__call__``, whose buffers it
-    uses) step by step, on copies of the per-song state, each chunk followed by the
+    uses) step by step, on a copy of the switching stage's state, each chunk followed by the
     plugin's own ``calculate_levels`` on it (whose time is the ``whole`` row, and minus
     the stages the ``rest`` row). Stages that do not apply (a silent chunk, a numpy
     executor's invoke) are left out of their medians.
@@ -669,7 +669,7 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
     from lightshowpi_autoencoder import features as F
     from lightshowpi_autoencoder import pipeline as P
     pipe = inst.pipeline
-    fe = copy.deepcopy(pipe.features)
+    fe = pipe.features           # no state between chunks: the plugin's own, its buffers
     stage = copy.deepcopy(pipe.stage)
     run = pipe.encoder._run
     invoke = getattr(run, "_invoke", None)
