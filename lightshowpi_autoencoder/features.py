@@ -33,8 +33,10 @@ Definition (units in brackets):
   [Hz] by linear interpolation of the log power; bins above the audio's
   Nyquist frequency read ``log10(EPS)``.
 
-Everything here is a pure function over numpy arrays: shapes are given as
-``(..., n)`` where leading axes are batch axes.
+Everything here is a pure function over numpy arrays (shapes are given as ``(..., n)``
+where leading axes are batch axes), except :class:`ChunkFeatures`: the same numbers as
+:func:`chunk_features`, bit for bit, for a stream of chunks with its buffers kept (the
+runtime's per-chunk path).
 """
 from __future__ import annotations
 
@@ -561,5 +563,6 @@ def bin_frequencies(rate: float) -> np.ndarray:
 __all__: Sequence[str] = (
     "FRAME", "HOP", "LONG_HOP", "LONG_CHUNK", "N_BINS", "EPS", "FLOOR", "FEATURE_VERSION", "numpy_power",
     "pcm_to_mono", "hop_for", "frame_starts", "frame_weights", "analysis_frames", "power_sum", "log_power", "rate_map",
-    "to_model_rate", "chunk_features", "song_features", "total_log_power", "bin_frequencies",
+    "to_model_rate", "chunk_features", "ChunkFeatures", "clip_ufunc", "song_features",
+    "total_log_power", "bin_frequencies",
 )
