@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from . import features
+from .features import N_BINS
 from .encoder import Encoder
 from .errors import PluginError
 from .levels import Calibration, Mapping, encoder_width, pin_mapping
@@ -19,6 +20,25 @@ from .modelfile import ModelFile
 from .switching import Switching
 
 _REPLACE = "retrain or replace the model (python -m train fit)"
+#: bound on |ChunkPipeline._loudness() - features.total_log_power(x)| [log10 FS**2]: twice
+#: the float32 rounding of a log10 power below 16 in size (2**-21 = 4.8e-7)
+LOUDNESS_ERROR = 1e-6
+
+
+def _sum_is_finite(a: np.ndarray) -> bool:
+    """``math.isfinite(a.sum())`` for a small float32 array ``(n,)``, in one BLAS call.
+
+    A numpy reduction costs ~3 us in the per-chunk path (its setup, not its adds).
+    ``a . a`` is finite iff no value is NaN or Inf and every one is below 1.8e19 in size,
+    and then no float32 sum of them can overflow: the usual case, decided exactly.
+    Anything else asks numpy's sum itself.
+    """
+    return math.isfinite(np.dot(a, a)) or math.isfinite(np.add.reduce(a))
+
+
+def _exact_loudness(x: np.ndarray) -> float:
+    """The loudness as defined: :func:`features.total_log_power` of the clipped frame."""
+    return float(features.total_log_power(x))
 
 
 class ChunkPipeline:
@@ -60,8 +80,25 @@ class ChunkPipeline:
                                    cal["loudness"]["std"])
         self.pins = pin_mapping(num_bins, custom_channel_mapping)
         self.input_range = model.input_range
+        # the features are logged straight into the encoder's input tensor when it has one
+        buffer = self.encoder.input_buffer()
+        if buffer is not None and buffer.shape != (1, N_BINS):
+            buffer = None
+        self.features = features.ChunkFeatures(self.channels, self.audio_rate,
+                                               model.sample_rate, engine, out=buffer)
+        self._seconds: dict = {}
+        self._sum = np.empty(N_BINS - 1)
+        if self.stage is not None and not self.features.remap:
+            # the stage gets _loudness(), within LOUDNESS_ERROR of the definition: it
+            # takes any decision that close to its line on the definition instead
+            self.stage.loudness_check(_exact_loudness, LOUDNESS_ERROR)
+        self._clip = features.clip_ufunc()
+        self._lo = self._hi = None
         if self.input_range is not None:
             self._lo, self._hi = self.input_range   # float32 (513,), checked at load
+            # the same bounds on the linear power: 10**lo, 10**hi (bins 1..512)
+            self._plo = 10.0 ** self._lo[1:].astype(np.float64)
+            self._phi = 10.0 ** self._hi[1:].astype(np.float64)
 
     def __call__(self, data) -> np.ndarray:
         """One chunk (interleaved int16 bytes or array) -> float32 ``(num_bins,)`` levels.
@@ -69,19 +106,17 @@ class ChunkPipeline:
         Zeros for a silent chunk, as LightShowPi. Raises :class:`PluginError`
         when the encoder gives NaN/Inf.
         """
-        x = features.chunk_features(data, self.channels, self.audio_rate,
-                                    self.model.sample_rate, self.engine)
+        x = self.features(data)
         if x is None:
             return np.zeros(self.num_bins, dtype=np.float32)
-        if self.input_range is not None:
+        if self._hi is not None:
             # training clipped its scaled frames to [0, 1]: the same bound, unscaled
-            # (in place: x is this call's own array; np.clip costs 3x as much)
-            np.maximum(x, self._lo, out=x)
-            np.minimum(x, self._hi, out=x)
-        z = self.encoder(x)
+            # (in place: x is the features' own buffer)
+            self._clip(x, self._lo, self._hi, out=x)
+        z = self.encoder.run_float32(self.features.frame)
         # the sum is NaN/Inf iff some value is, or the values are beyond any sane level
         # (float32 overflow needs |z| > 4e37): a model to refuse either way
-        if not math.isfinite(z.sum()):
+        if not _sum_is_finite(z):
             raise PluginError("model gave non-finite channel values", self.model.path, _REPLACE)
         if self.stage is None:
             # finite: z is, and the calibration's gain and offset are (checked at load);
@@ -91,13 +126,36 @@ class ChunkPipeline:
             samples = (len(data) // 2 if type(data) is bytes
                        else data.size if isinstance(data, np.ndarray)
                        else memoryview(data).nbytes // 2)
-            row = self.stage(z, x, float(features.total_log_power(x)),
-                             (samples // self.channels) / self.audio_rate)
-            # the levels LightShowPi caches and lights: the same failure as the encoder's
-            if not math.isfinite(row.sum()):
+            seconds = self._seconds.get(samples)
+            if seconds is None:
+                seconds = self._seconds[samples] = (samples // self.channels) / self.audio_rate
+            loudness = (self._loudness() if not self.features.remap
+                        else float(features.total_log_power(x)))
+            row = self.stage(z, x, loudness, seconds)
+            # the levels LightShowPi caches and lights: the same failure as the encoder's.
+            # Switching's are finite whenever z is (checked above) and the loudness is
+            # (a log of a positive sum): |z| < 3.5e38, 1/std <= 1e7 and alpha <= 10 keep
+            # every step far below float64's overflow, and the levels are clipped after.
+            # So the check can only fail for another stage (tests put one in its place).
+            if type(self.stage) is not Switching and not _sum_is_finite(row):
                 raise PluginError("model gave non-finite levels after switching",
                                   self.model.path, _REPLACE)
         return row if self.pins is None else row[self.pins]
+
+    def _loudness(self) -> float:
+        """``features.total_log_power(x)`` of the chunk just analysed, within ``LOUDNESS_ERROR``.
+
+        Summed from the linear power the features were logged from, clipped to the
+        training range as ``x`` is, instead of raising 512 log powers back to powers
+        (15 us a chunk, the largest stage after the FFT). The two differ only by the
+        float32 rounding of ``x``: half a unit in the last place of a log10 power below
+        16 in size is 2**-21 = 4.8e-7, 1.1e-6 relative in each power, so at most 4.8e-7
+        in the loudness (the bound, LOUDNESS_ERROR, is twice that).
+        """
+        p = self.features.power_ac
+        if self._hi is not None:
+            p = self._clip(p, self._plo, self._phi, out=self._sum)
+        return math.log10(np.add.reduce(p))
 
     def song(self, pcm: np.ndarray, chunk_size: int) -> np.ndarray:
         """All rows of a decoded song: int16 ``(frames, channels)`` -> ``(n_chunks, num_bins)``."""

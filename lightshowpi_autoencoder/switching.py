@@ -42,7 +42,7 @@ statistics there). State lives in one :class:`Switching` per song
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -105,6 +105,13 @@ class Switching:
     :param params: from :func:`check`.
     :param unit_mean, unit_std: the units' training statistics ``(channels,)``.
     :param loud_mean, loud_std: the training statistics of the loudness [log10 FS**2].
+
+    The per-chunk work is the module docstring's formulas in float64, in the order written
+    there, so the levels are the same bit for bit as computing them with numpy arrays
+    afresh (tests/test_fast_path.py keeps that reference): numpy for the vector parts,
+    then the ON/OFF rules light by light on Python floats, which for LightShowPi's 8
+    lights costs a third of the ~20 numpy calls on 8-value arrays it replaces (each call
+    ~1 us of dispatch, whatever its size).
     """
 
     def __init__(self, params: Mapping[str, float], unit_mean, unit_std,
@@ -113,63 +120,143 @@ class Switching:
         self.alpha, self.common = float(p["alpha"]), float(p["common"])
         self.threshold, self.hysteresis = float(p["threshold"]), float(p["hysteresis"])
         self.flux, self.wait_s, self.min_on_s = float(p["flux"]), float(p["wait_s"]), float(p["min_on_s"])
-        self.push = float(p["push"])
-        self.hold_level = float(p["hold_level"])
-        self._peaks = []                  # (time left [s], level) of the last hold_level seconds
+        self.push, self.hold_level = float(p["push"]), float(p["hold_level"])
         self._bands = band_plan(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
         self._scale = 1.0 / np.asarray(unit_std, np.float64)
         self._loud = (float(loud_mean), 1.0 / float(loud_std))
-        n = len(self._mean)
+        n = self._n = len(self._mean)
+        # the decision lines and the push, as the formulas compute them
+        self._up_line = self.threshold + self.hysteresis
+        self._down_line = self.threshold - self.hysteresis
+        self._wait_line = self.wait_s - 1e-9
+        self._hold_line = self.min_on_s - 1e-9
+        self._half = 0.5 * self.push
         self._x: Optional[np.ndarray] = None   # previous band log powers
-        self._on = np.zeros(n, bool)
-        self._on_for = np.zeros(n)        # [s] ON before this chunk (0 when OFF)
-        self._wait = np.zeros(n)          # [s] above the ON line while OFF, this chunk included
+        self._on = [False] * n
+        self._on_for = [0.0] * n          # [s] ON before this chunk (0 when OFF)
+        self._wait = [0.0] * n            # [s] above the ON line while OFF, this chunk included
+        self._peaks: List[Tuple[float, List[float]]] = []   # (time left [s], levels), hold_level
+        # work buffers
+        self._u = np.empty(n)
+        nb = len(self._bands[0])
+        self._band_bufs = (np.empty(nb), np.empty(nb))
+        self._flip = 0
+        self._d = np.empty(nb)
+        self._exact: Optional[Callable[[np.ndarray], float]] = None
+        self._margin = -1.0
+
+    def loudness_check(self, exact: Callable[[np.ndarray], float], error: float) -> None:
+        """Take the loudness passed to :meth:`__call__` as an estimate within ``error``
+        [log10 FS**2] of ``exact(x)``, the loudness as defined: a chunk whose level lies
+        that close to the ON or the OFF line is decided on ``exact(x)`` instead, so the
+        decisions are those of the definition and the levels within ``error`` of its.
+        """
+        self._exact = exact
+        # the levels' error, plus float64 rounding in computing them [std units]
+        self._margin = self.alpha * float(error) * self._loud[1] + 1e-9
+
+    def levels(self, z: np.ndarray, loudness: float) -> List[float]:
+        """:meth:`level` as a list of Python floats (the same float64 numbers)."""
+        s = self.alpha * (loudness - self._loud[0]) * self._loud[1]
+        ua = self._u
+        np.subtract(z, self._mean, out=ua)   # z widened to float64 by the subtraction
+        ua *= self._scale
+        if self.common:
+            k = self.common * (float(np.add.reduce(ua)) / self._n)
+            return [(uc - k) + s for uc in ua.tolist()]
+        return [uc + s for uc in ua.tolist()]
 
     def level(self, z: np.ndarray, loudness: float) -> np.ndarray:
         """The lights' levels ``v`` ``(channels,)`` [training std units] for units ``z``."""
-        u = (np.asarray(z, np.float64) - self._mean) * self._scale
-        if self.common:
-            u -= self.common * u.mean()
-        return u + self.alpha * (loudness - self._loud[0]) * self._loud[1]
+        return np.array(self.levels(z, loudness))
 
     def onset(self, x: np.ndarray) -> bool:
         """Whether the feature frame ``x`` ``(513,)`` rose, averaged over log-spaced bands,
         by more than ``flux`` [log10 power] since the previous chunk."""
+        return self._rose(self._bands_of(x))
+
+    def _bands_of(self, x: np.ndarray) -> Optional[np.ndarray]:
+        """Remember the band log powers of ``x``; returns the previous chunk's (or None)."""
         starts, inv = self._bands
-        b = np.add.reduceat(np.asarray(x, np.float64), starts) * inv
+        b = self._band_bufs[self._flip]
+        self._flip ^= 1        # the next chunk writes the other buffer: this one is its prev
+        # summed in float64 as np.asarray(x, np.float64) would be: the same values, added
+        # by the same loop in the same order (the cast happens in numpy's buffer)
+        np.add.reduceat(x, starts, dtype=np.float64, out=b)
+        b *= inv
         prev, self._x = self._x, b
+        return prev
+
+    def _rose(self, prev: Optional[np.ndarray]) -> bool:
+        """The onset test of the bands just remembered against ``prev``."""
         if prev is None:
             return False
-        d = b - prev
-        return float(np.maximum(d, 0.0, out=d).mean()) > self.flux
+        d = np.subtract(self._x, prev, out=self._d)
+        np.maximum(d, 0.0, out=d)
+        # .mean() without its Python wrapper: the same sum divided by the count
+        return float(np.add.reduce(d) / len(d)) > self.flux
 
-    def __call__(self, z: np.ndarray, x: np.ndarray, loudness: float, seconds: float) -> np.ndarray:
-        """One chunk: units ``z`` ``(channels,)``, its feature frame ``x`` ``(513,)`` [log10
-        power], loudness [log10 FS**2], chunk length ``seconds`` [s] -> float32 levels."""
-        v = self.level(z, loudness)
-        hit = self.onset(x)
-        on = self._on
-        up = v > self.threshold + self.hysteresis
-        down = v < self.threshold - self.hysteresis
-        self._wait = np.where(~on & up, self._wait + seconds, 0.0)
-        start = ~on & up & (hit | (self._wait >= self.wait_s - 1e-9))
-        stop = on & down & (self._on_for >= self.min_on_s - 1e-9)
-        on = (on | start) & ~stop
-        self._on = on
-        self._on_for = np.where(on, np.where(start, 0.0, self._on_for) + seconds, 0.0)
+    def near_line(self, v: Sequence[float], margin: float) -> bool:
+        """Whether a level of ``v`` lies within ``margin`` of the ON or the OFF line."""
+        up, down = self._up_line, self._down_line
+        for vc in v:
+            if -margin < vc - up < margin or -margin < vc - down < margin:
+                return True
+        return False
+
+    def step(self, v: Sequence[float], hit: Union[bool, Callable[[], bool]],
+             seconds: float) -> np.ndarray:
+        """The ON/OFF decisions for levels ``v`` (:meth:`levels`) and the onset ``hit``
+        (:meth:`onset`, or a function that tells it) of a chunk ``seconds`` long [s] ->
+        the float32 levels LightShowPi gets.
+
+        A function is asked at most once, and only when some light could start on an
+        onset: on most chunks none can, and the test's three numpy calls are saved."""
+        on, wait, on_for = self._on, self._wait, self._on_for
+        up, down, wait_line, hold_line = (self._up_line, self._down_line, self._wait_line,
+                                          self._hold_line)
+        pushed = []
+        for c, vc in enumerate(v):
+            if on[c]:
+                wait[c] = 0.0
+                if vc < down and on_for[c] >= hold_line:       # stop
+                    on[c] = False
+                    on_for[c] = 0.0
+                else:
+                    on_for[c] += seconds
+            elif vc > up:
+                wait[c] = w = wait[c] + seconds
+                if hit is not True and hit is not False:
+                    hit = bool(hit())
+                if hit or w >= wait_line:                      # start
+                    on[c] = True
+                    on_for[c] = 0.0 + seconds
+            else:
+                wait[c] = 0.0
+            pushed.append(self._half if on[c] else -self._half)
         if self.hold_level:
             # the level shown is its own maximum over the last hold_level seconds: whatever
             # line LightShowPi draws, a crossing stays above it that long
-            self._peaks = [(t - seconds, p) for t, p in self._peaks if t - seconds > 1e-9]
-            self._peaks.append((self.hold_level, v))
-            v = np.max([p for _t, p in self._peaks], axis=0)
-        shown = v + np.where(on, 0.5 * self.push, -0.5 * self.push)
+            self._peaks = [(t - seconds, pk) for t, pk in self._peaks if t - seconds > 1e-9]
+            self._peaks.append((self.hold_level, list(v)))
+            if len(self._peaks) > 1:
+                v = np.max([pk for _t, pk in self._peaks], axis=0)   # NaN as numpy has it
+        shown = np.array(v) + np.array(pushed)
         # a soft limit, not a clip: a light far outside its training range still moves, so
         # LightShowPi's per-song statistics can switch it (a clipped, constant level would
         # have a std of 0 and stay dark)
         shown = CLIP * np.tanh(shown * (1.0 / CLIP))
         return (HOST_MEAN + HOST_STD * shown).astype(np.float32)
+
+    def __call__(self, z: np.ndarray, x: np.ndarray, loudness: float, seconds: float) -> np.ndarray:
+        """One chunk: units ``z`` ``(channels,)``, its feature frame ``x`` ``(513,)`` [log10
+        power], loudness [log10 FS**2], chunk length ``seconds`` [s] -> float32 levels."""
+        v = self.levels(z, loudness)
+        if self._exact is not None and self.near_line(v, self._margin):
+            v = self.levels(z, self._exact(x))
+        prev = self._bands_of(x)
+        return self.step(v, lambda: self._rose(prev), seconds)
 
 
 __all__ = ("KIND", "DEFAULTS", "LIMITS", "CLIP", "check", "band_plan", "Switching")

@@ -163,6 +163,31 @@ class NumpyInterpreter:
             step(env)
         return env[self._out]
 
+    def input_buffer(self) -> Optional[np.ndarray]:
+        """float32 array of :attr:`input_shape` that :meth:`run_vector` reads its input
+        from (the fast path's first buffer), or None (the general path)."""
+        if self._chain is None:
+            return None
+        if getattr(self, "_input", None) is None:
+            self._input = self._chain[1][0][:-1].reshape(self.input_shape)
+        return self._input
+
+    def run_vector(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`run` on the input's values in order, as a flat float32 array ``(output
+        size,)`` that stays valid until the next call (the per-chunk call: no shape
+        handling, no copies when ``x`` is :meth:`input_buffer`)."""
+        if self._chain is not None:
+            steps, bufs = self._chain
+            if x is not getattr(self, "_input", None):
+                bufs[0][:-1] = x.reshape(-1)
+            dot = np.dot
+            for inp, Wa, act, out in steps:
+                dot(inp, Wa, out=out)
+                if act is not None:
+                    act(out, out)
+            return bufs[-1]
+        return self.run(x).reshape(-1)
+
     # -- loading: parse, check, and turn each operator into a step(env) closure ----------
 
     def _load(self, data: bytes) -> None:

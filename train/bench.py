@@ -74,15 +74,17 @@ class Target:
 
 
 TARGETS: Tuple[Target, ...] = (
-    Target("chunk_ratio", "Per-chunk cost, plugin / LightShowPi (medians)", "<=", 1.0, "x",
-           "per_chunk"),
+    Target("chunk_ratio", "Per-chunk cost, plugin / LightShowPi (medians), TFLite interpreter",
+           "<=", 0.6, "x", "per_chunk"),
+    Target("chunk_ratio_numpy", "Per-chunk cost, plugin / LightShowPi (medians), numpy executor",
+           "<=", 1.0, "x", "per_chunk"),
     Target("createcache_ratio", "--createcache wall time, with / without plugin", "<=", 1.15,
            "x", "createcache"),
     Target("rss_mb", "Added resident memory", "<=", 25.0, "MB", "memory"),
     Target("startup_s", "Added start-up time", "<=", 0.3, "s", "startup"),
     Target("pth_ms", ".pth hook cost in an unrelated interpreter", "<=", 2.0, "ms", "pth"),
     Target("features_x", "Feature extraction speed", ">=", 200.0, "x real time", "features"),
-    Target("fit_s", "Default model training time (7 songs)", "<=", 180.0, "s", "training"),
+    Target("fit_s", "Default model training time (the shared songs)", "<=", 180.0, "s", "training"),
 )
 TARGET_BY_KEY = {t.key: t for t in TARGETS}
 
@@ -93,17 +95,6 @@ def median(values: Iterable[Optional[float]]) -> Optional[float]:
     """Median of the values that are not None; None when there are none."""
     vals = [float(v) for v in values if v is not None]
     return statistics.median(vals) if vals else None
-
-
-def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """``q``-th percentile (0..100, linear interpolation); None for no values."""
-    vals = sorted(float(v) for v in values)
-    if not vals:
-        return None
-    pos = (len(vals) - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, len(vals) - 1)
-    return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
 
 
 def ratio(num: Optional[float], den: Optional[float]) -> Optional[float]:
@@ -508,6 +499,7 @@ class Config:
     model: Optional[str]
     model_why: str
     chunks: int
+    block: int
     runs: int
     pth_runs: int
     constructions: int
@@ -580,7 +572,8 @@ def resolve(args: argparse.Namespace) -> Config:
         raise SystemExit("bench: --cache-song %s: no such file" % cache_song)
     return Config(checkouts=checkouts, harness=harness, harness_why=harness_why, venv=venv,
                   venv_why=venv_why, songs=songs, songs_why=songs_why, model=model,
-                  model_why=model_why, chunks=max(10, args.chunks), runs=max(1, args.runs),
+                  model_why=model_why, chunks=max(10, args.chunks),
+                  block=max(1, getattr(args, "block", 50)), runs=max(1, args.runs),
                   pth_runs=max(2, args.pth_runs), constructions=max(1, args.constructions),
                   fresh_runs=max(1, args.fresh_runs), cache_song=cache_song,
                   skip_training=args.skip_training, skip_harness=args.skip_harness,
@@ -618,9 +611,10 @@ def chunks_of(pcms: Sequence[Any], chunk: int, n: int) -> List[bytes]:
 
 # ---------------------------------------------------------------- 1. per-chunk
 
-def _interleaved(fa: Callable[[bytes], Any], fb: Callable[[bytes], Any],
-                 chunks: Sequence[bytes]) -> Tuple[List[int], List[int]]:
-    """ns per call of ``fa`` and ``fb`` on each chunk, alternating which goes first."""
+def _alternating(fa: Callable[[bytes], Any], fb: Callable[[bytes], Any],
+                 chunks: Sequence[bytes], block: int) -> Tuple[List[int], List[int]]:
+    """ns per call of ``fa`` and ``fb`` on each chunk: block by block, both on the same
+    ``block`` chunks, which one goes first alternating (a load change hits both alike)."""
     ta: List[int] = []
     tb: List[int] = []
     clock = time.perf_counter_ns
@@ -628,104 +622,172 @@ def _interleaved(fa: Callable[[bytes], Any], fb: Callable[[bytes], Any],
     was = gc.isenabled()
     gc.disable()
     try:
-        for i, data in enumerate(chunks):
-            if i % 2 == 0:
-                t0 = clock(); fa(data); t1 = clock(); fb(data); t2 = clock()  # noqa: E702
-                ta.append(t1 - t0); tb.append(t2 - t1)  # noqa: E702
-            else:
-                t0 = clock(); fb(data); t1 = clock(); fa(data); t2 = clock()  # noqa: E702
-                tb.append(t1 - t0); ta.append(t2 - t1)  # noqa: E702
+        for k in range(0, len(chunks), block):
+            part = chunks[k:k + block]
+            order = ((fa, ta), (fb, tb)) if (k // block) % 2 == 0 else ((fb, tb), (fa, ta))
+            for f, times in order:
+                for data in part:
+                    t0 = clock()
+                    f(data)
+                    times.append(clock() - t0)
     finally:
         if was:
             gc.enable()
     return ta, tb
 
 
-def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, float]]:
-    """Median µs of each stage of the plugin's per-chunk path (features split further)."""
+#: the rows of the stage breakdown, in the order of the per-chunk path
+STAGES = (
+    ("mono", "features: int16 bytes -> float64 channel sum"),
+    ("frames", "features: frames x Hann window"),
+    ("rfft", "features: rfft of the frames (numpy pocketfft)"),
+    ("power", "features: |X|^2 summed over frames with their weights"),
+    ("log", "features: silence test, normalise, log10 -> float32"),
+    ("clip", "clip to the training range"),
+    ("encoder", "encoder: whole call (%s)"),
+    ("invoke", "  of which the interpreter's own work (Invoke / the dense chain)"),
+    ("finite", "finite check of the units (z . z)"),
+    ("loudness", "loudness from the linear power (replaces 512 powers of 10)"),
+    ("levels", "switching: standardised units, common part, loudness"),
+    ("bands", "switching: band means of the frame (reduceat)"),
+    ("rules", "switching: ON/OFF rules (+ onset test when a light could start) -> float32"),
+    ("rest", "host wrapper + pipeline glue: whole minus the stages (less ~15 timer reads)"),
+    ("whole", "whole calculate_levels (the class LightShowPi calls)"),
+)
+
+
+def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
+    """Median µs of each stage of the plugin's per-chunk path, chunk by chunk in a stream.
+
+    Mirrors ``ChunkPipeline.__call__`` (and ``ChunkFeatures.__call__``, whose buffers it
+    uses) step by step, on a copy of the switching stage's state, each chunk followed by the
+    plugin's own ``calculate_levels`` on it (whose time is the ``whole`` row, and minus
+    the stages the ``rest`` row). Stages that do not apply (a silent chunk, a numpy
+    executor's invoke) are left out of their medians.
+    """
     import numpy as np
     from lightshowpi_autoencoder import features as F
+    from lightshowpi_autoencoder import pipeline as P
     pipe = inst.pipeline
-    enc, cal = pipe.encoder, pipe.calibration
-    # the model's onset gate has per-song state: a copy, so the whole-call column below
-    # drives the plugin's own gate undisturbed
-    gate = copy.deepcopy(pipe.gate)
-    # mirrors ChunkPipeline.__call__ and features.chunk_features stage by stage
-    names = ["int16 bytes -> mono float64 (_mono_sum)",
-             "analysis frames + Hann window (analysis_frames)",
-             "power spectrum summed over frames (numpy rfft, |X|^2)",
-             "silence test + normalise + log10 + float32",
-             "rate map (to_model_rate) + clip to the training range",
-             "encoder (%s: set_tensor, invoke, get_tensor)" % enc.backend,
-             "finite check + %s + pin map" % ("calibration" if gate is None else "onset gate"),
-             "whole calculate_levels (host wrapper included)"]
-    times: List[List[int]] = [[] for _ in names]
+    fe = pipe.features           # no state between chunks: the plugin's own, its buffers
+    stage = copy.deepcopy(pipe.stage)
+    run = pipe.encoder._run
+    invoke = getattr(run, "_invoke", None)
+    chain = getattr(getattr(run, "_model", None), "_chain", None)
+    times: Dict[str, List[int]] = {key: [] for key, _ in STAGES}
     clock = time.perf_counter_ns
+    fe(chunks[0])
+    plan = fe._last
+    seconds = (len(chunks[0]) // 2 // pipe.channels) / pipe.audio_rate
+    simple = (fe.engine is None and plan is not None and plan.pcm64 is not None
+              and plan.whole and not fe.remap)
     gc.collect()
     gc.disable()
     try:
         for data in chunks:
+            t: Dict[str, int] = {}
             t0 = clock()
-            mono, scale = F._mono_sum(data, pipe.channels)
-            t1 = clock()
-            if mono.shape[0] == 0:
-                continue
-            frames, norm = F.analysis_frames(mono)
-            t2 = clock()
-            total, divisor = F.power_sum(mono)    # repeats the framing: subtracted below
-            t3 = clock()
-            if not total.any():
-                continue
-            logp = F._log10_power(total, scale * scale / divisor)
-            t4 = clock()
-            x = F.to_model_rate(logp, pipe.audio_rate, pipe.model.sample_rate)
-            if pipe.input_range is not None:
-                np.maximum(x, pipe._lo, out=x)
-                np.minimum(x, pipe._hi, out=x)
-            t5 = clock()
-            z = enc(x)
-            t6 = clock()
-            math.isfinite(z.sum())
-            if gate is None:
-                row = cal(z)
+            if simple and len(data) == plan.nbytes:
+                pcm = np.frombuffer(data, np.int16)
+                plan.pcm64[:] = pcm
+                np.add(plan.pcm64[0::2], plan.pcm64[1::2], out=plan.mono)
+                t1 = clock()
+                np.multiply(plan.view, plan.window, out=plan.frames)
+                t2 = clock()
+                spec = fe._rfft(plan.frames, plan.spec)
+                t3 = clock()
+                v = plan.spec64 if spec is plan.spec else spec.view(np.float64)
+                np.square(v, out=v)
+                pairs = np.dot(plan.weights, v, out=plan.pairs)
+                np.add(pairs[0::2], pairs[1::2], out=fe.power)
+                t4 = clock()
+                total = fe.power
+                if total[0] == 0.0 and not total.any():
+                    inst.calculate_levels(data)
+                    continue
+                total *= plan.factor
+                total += F.EPS
+                x = fe._x
+                np.log10(total, out=x, casting="same_kind")
+                t5 = clock()
+                t.update(mono=t1 - t0, frames=t2 - t1, rfft=t3 - t2, power=t4 - t3, log=t5 - t4)
             else:
-                row = gate(x, z, mono.shape[0] / pipe.audio_rate)
-            if pipe.pins is not None:
-                row = row[pipe.pins]
+                x = fe(data)
+                t5 = clock()
+                if x is None:
+                    inst.calculate_levels(data)
+                    continue
+                t["log"] = t5 - t0
+            if pipe._hi is not None:
+                pipe._clip(x, pipe._lo, pipe._hi, out=x)
+            t6 = clock()
+            z = pipe.encoder.run_float32(fe.frame)
             t7 = clock()
-            inst.calculate_levels(data)
+            if invoke is not None:
+                invoke()
+                t["invoke"] = clock() - t7
+            elif chain is not None:
+                t70 = clock()
+                for inp, Wa, act, out in chain[0]:
+                    np.dot(inp, Wa, out=out)
+                    if act is not None:
+                        act(out, out)
+                t["invoke"] = clock() - t70
             t8 = clock()
-            t3 -= t2 - t1   # power_sum frames again: count its framing once, in stage 2
-            for k, (a, b) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5),
-                                        (t5, t6), (t6, t7), (t7, t8))):
-                times[k].append(b - a)
+            P._sum_is_finite(z)
+            t9 = clock()
+            t.update(clip=t6 - t5, encoder=t7 - t6, finite=t9 - t8)
+            if stage is not None:
+                p = fe.power_ac          # as ChunkPipeline._loudness, on the copy's power
+                if pipe._hi is not None:
+                    p = pipe._clip(p, pipe._plo, pipe._phi, out=pipe._sum)
+                loud = math.log10(np.add.reduce(p))
+                t10 = clock()
+                v = stage.levels(z, loud)
+                if stage._exact is not None and stage.near_line(v, stage._margin):
+                    v = stage.levels(z, stage._exact(x))
+                t11 = clock()
+                prev = stage._bands_of(x)
+                t12 = clock()
+                np.array(stage.step(v, lambda: stage._rose(prev), seconds), np.float32)
+                t13 = clock()
+                t.update(loudness=t10 - t9, levels=t11 - t10, bands=t12 - t11, rules=t13 - t12)
+            t15 = clock()
+            inst.calculate_levels(data)
+            whole = clock() - t15
+            t["whole"] = whole
+            t["rest"] = whole - sum(v_ for k, v_ in t.items() if k not in ("whole", "invoke"))
+            for key, value in t.items():
+                times[key].append(value)
     finally:
         gc.enable()
-    return [(n, (median(t) or 0.0) / 1e3) for n, t in zip(names, times)]
+    backend = pipe.encoder.backend
+    return [(key, label % backend if "%s" in label else label, (median(times[key]) or 0.0) / 1e3)
+            for key, label in STAGES if times[key]]
 
 
 BACKENDS_TRIED = ("litert", "tflite_runtime", "numpy")
+TFLITE_BACKENDS = ("litert", "tflite_runtime", "tensorflow")
 
 
 def measure_per_chunk(forks: Sequence[Tuple[str, str]], shims: Optional[str], model_path: str,
-                      pcms: Sequence[Any], rate: int, n: int, warmup: int = 50,
-                      breakdown_chunks: int = 2000) -> Dict[str, Any]:
+                      pcms: Sequence[Any], rate: int, n: int, block: int = 50, warmup: int = 100,
+                      breakdown_chunks: int = 1000) -> Dict[str, Any]:
     """The per-chunk measurement, in this process (also run in the harness venv's Python).
 
-    :returns: ``{"backends": {name: [ok, why]}, "rows": [...], "breakdown": {chunk: [[stage, us]]},
-        "numpy": version}``; each row has fork, chunk, backend, status (ok/skipped/failed),
-        reason and, when ok, the medians [µs] and the ratio plugin / LightShowPi.
+    :returns: ``{"backends": {name: [ok, why]}, "rows": [...], "breakdown": {chunk: ...},
+        "numpy": version, "python": version}``; each row has fork, chunk, backend, status
+        (ok/skipped/failed), reason and, when ok, ``lsp_ns`` / ``plugin_ns`` (per call, in
+        the order measured), ``warmup_ns`` and the load average before and after.
     """
     import numpy
     from lightshowpi_autoencoder import modelfile
     model = modelfile.load(model_path)
     backends = [(name,) + probe_backend(name, model) for name in BACKENDS_TRIED]
-    usable = [b for b, ok, _ in backends if ok]
     result: Dict[str, Any] = {"numpy": numpy.__version__, "python": platform.python_version(),
                               "backends": {b: [ok, why] for b, ok, why in backends},
                               "rows": [], "breakdown": {}}
     chunk_sets = {chunk: chunks_of(pcms, chunk, n) for chunk in (2048, 4096)}
-    breakdown_inst: Dict[int, Any] = {}
     for kind, checkout in forks:
         try:
             mod = load_lsp_fft(checkout, shims)
@@ -734,6 +796,7 @@ def measure_per_chunk(forks: Sequence[Tuple[str, str]], shims: Optional[str], mo
                                    "status": "failed", "reason": str(exc)})
             continue
         for chunk, chunks in chunk_sets.items():
+            native = NATIVE_CHUNK.get(kind) == chunk
             for name, ok, why in backends:
                 row: Dict[str, Any] = {"fork": kind, "chunk": chunk, "backend": name,
                                        "status": "ok", "reason": ""}
@@ -741,36 +804,33 @@ def measure_per_chunk(forks: Sequence[Tuple[str, str]], shims: Optional[str], mo
                 if not ok:
                     row.update(status="skipped", reason=why)
                     continue
-                if len(chunks) < 100:
+                if len(chunks) < 2 * block:
                     row.update(status="skipped", reason="only %d chunks of audio" % len(chunks))
                     continue
                 base = mod.FFT(chunk, rate, *FFT_ARGS)
                 with forced_backend(name), captured_plugin_log() as msgs:
                     plug = plugin_class(mod.FFT, model_path)(chunk, rate, *FFT_ARGS)
-                    for d in chunks[:warmup]:
-                        base.calculate_levels(d)
-                        plug.calculate_levels(d)
+                    warm = _alternating(base.calculate_levels, plug.calculate_levels,
+                                        chunks[:warmup], block)
                     if plug._state != "active" or plug.pipeline.encoder.backend != name:
                         row.update(status="failed", reason="plugin not active (%s)"
                                    % " / ".join(msgs[-2:]))
                         continue
-                    ta, tb = _interleaved(base.calculate_levels, plug.calculate_levels, chunks)
+                    load0 = os.getloadavg()[0]
+                    ta, tb = _alternating(base.calculate_levels, plug.calculate_levels, chunks,
+                                          block)
+                    load1 = os.getloadavg()[0]
+                    if native and str(chunk) not in result["breakdown"]:
+                        parts = _breakdown(plug, chunks[:breakdown_chunks])
+                        result["breakdown"][str(chunk)] = {
+                            "backend": name, "fork": kind, "stages": [list(p) for p in parts],
+                            "load": os.getloadavg()[0]}
                 if plug._state != "active":
                     row.update(status="failed", reason="plugin fell back during the run (%s)"
                                % " / ".join(msgs[-2:]))
                     continue
-                ma, mb = median(ta), median(tb)
-                row.update(n=len(ta), lsp_median_us=ma / 1e3, plugin_median_us=mb / 1e3,
-                           lsp_p90_us=percentile(ta, 90) / 1e3,
-                           plugin_p90_us=percentile(tb, 90) / 1e3, ratio=ratio(mb, ma))
-                if chunk not in breakdown_inst and name == usable[0]:
-                    breakdown_inst[chunk] = plug
-    for chunk, inst in sorted(breakdown_inst.items()):
-        chunks = chunk_sets[chunk]
-        with captured_plugin_log():
-            parts = _breakdown(inst, chunks[:breakdown_chunks])
-        result["breakdown"][str(chunk)] = {"backend": inst.pipeline.encoder.backend,
-                                           "stages": [list(p) for p in parts]}
+                row.update(lsp_ns=ta, plugin_ns=tb, warmup_ns=list(warm), block=block,
+                           load=[load0, load1])
     return result
 
 
@@ -780,23 +840,49 @@ def _per_chunk_child() -> None:
     p = json.loads(sys.argv[1])
     pcms = [np.load(path) for path in p["pcms"]]
     res = measure_per_chunk([tuple(f) for f in p["forks"]], p["shims"], p["model"], pcms,
-                            p["rate"], p["n"])
+                            p["rate"], p["n"], p["block"])
     print(json.dumps(res))
 
 
-def _per_chunk_rows(sec: Section, res: Dict[str, Any], where: str) -> List[List[Any]]:
+def _pyperf_benchmarks(r: Dict[str, Any], where: str, meta: Dict[str, Any]):
+    """The row's two series as pyperf benchmarks (seconds per call): LightShowPi's, the plugin's."""
+    import pyperf
+    out = []
+    for who, key, warm in (("LightShowPi", "lsp_ns", 0), ("plugin", "plugin_ns", 1)):
+        name = "%s, chunk %d, %s, %s: %s" % (FORK_NAMES.get(r["fork"], r["fork"]), r["chunk"],
+                                            r["backend"], where, who)
+        metadata = dict(meta, name=name, unit="second", loops=1,
+                        load_average_1min="%.2f -> %.2f" % tuple(r["load"]),
+                        description="calculate_levels, one call per value, blocks of %d chunks "
+                                    "alternated with the other series" % r["block"])
+        run = pyperf.Run([v / 1e9 for v in r[key]], metadata=metadata, collect_metadata=False,
+                         warmups=[(1, v / 1e9) for v in r["warmup_ns"][warm]])
+        out.append(pyperf.Benchmark([run]))
+    return out
+
+
+def _per_chunk_rows(sec: Section, res: Dict[str, Any], where: str, suite: List[Any]
+                    ) -> List[List[Any]]:
     rows = []
+    meta = {"python_version": res["python"], "numpy": res["numpy"]}
     for r in res["rows"]:
         fork = FORK_NAMES.get(r["fork"], r["fork"])
         head = [fork, r["chunk"] or "", r["backend"] or ""]
         if r["status"] != "ok":
-            rows.append(head + ["", "", "", "", "%s: %s" % (r["status"], r["reason"])])
+            rows.append(head + ["", "", "", "", "", "", "%s: %s" % (r["status"], r["reason"])])
             continue
+        lsp, plug = _pyperf_benchmarks(r, where, meta)
+        suite += [lsp, plug]
+        ma, mb = lsp.median(), plug.median()
+        r.update(lsp_median_us=ma * 1e6, plugin_median_us=mb * 1e6, ratio=ratio(mb, ma),
+                 plugin_p90_us=plug.percentile(90) * 1e6)
         native = NATIVE_CHUNK.get(r["fork"]) == r["chunk"]
+        key = "chunk_ratio" if r["backend"] in TFLITE_BACKENDS else "chunk_ratio_numpy"
         label = "%s, chunk %d, %s, %s" % (fork, r["chunk"], r["backend"], where)
-        c = sec.check("chunk_ratio", label, r["ratio"], summary=native)
-        rows.append(head + [fmt(r["lsp_median_us"], 1), fmt(r["plugin_median_us"], 1),
-                            fmt(r["plugin_p90_us"], 1), fmt(r["ratio"], 3), mark(c.ok)])
+        c = sec.check(key, label, r["ratio"], summary=native)
+        rows.append(head + [fmt(ma * 1e6, 1), fmt(mb * 1e6, 1), fmt(r["plugin_p90_us"], 1),
+                            fmt(r["ratio"], 3), target_text(TARGET_BY_KEY[key]), mark(c.ok),
+                            "%.1f-%.1f" % tuple(r["load"])])
     return rows
 
 
@@ -810,18 +896,23 @@ def section_per_chunk(cfg: Config, sec: Section) -> None:
     sec.method.append(
         "One process. LightShowPi's real `py/fft.py` from each checkout, "
         "`fft.FFT(chunk, %d, 8, 20, 15000, 0, 0, 2, False)` (its numpy path), against "
-        "`host.make_class(fft.FFT)` with the plugin enabled on the model above, backend forced "
-        "with `LSPAI_BACKEND`. Both get the same %d chunks (interleaved int16 bytes as "
-        "LightShowPi reads them, decoded with soundfile from %s), calls interleaved A,B / B,A "
-        "chunk by chunk, gc off, `time.perf_counter_ns`, after 50 warm-up chunks each. "
-        "Ratio = median plugin / median LightShowPi. Measured twice: in this Python and in the "
-        "harness venv's (LightShowPi's own numpy; the repository's plugin code via sys.path)."
-        % (rate, cfg.chunks, ", ".join(names)))
-    res = measure_per_chunk(forks, cfg.shims, model_path, pcms, rate, cfg.chunks)
+        "`host.make_class(fft.FFT)` -- the class LightShowPi gets -- with the plugin enabled on "
+        "the model above, backend forced with `LSPAI_BACKEND`. Both get the same chunks, the "
+        "first %d whole ones of each size (interleaved int16 bytes as LightShowPi reads them, decoded with soundfile from %s), "
+        "in blocks of %d: a block through one, the same block through the other, which goes "
+        "first alternating block by block; gc off, `time.perf_counter_ns` around each call, "
+        "after 100 warm-up chunks each. Ratio = median plugin / median LightShowPi "
+        "(statistics by pyperf; every value is in `per-chunk.pyperf.json` beside this file: "
+        "`python -m pyperf stats|hist|compare_to` read it). Measured twice: in this Python and "
+        "in the harness venv's (LightShowPi's own numpy; the repository's plugin code via "
+        "sys.path). Load = the 1-minute load average before and after the row (2 cores)."
+        % (rate, cfg.chunks, ", ".join(names), cfg.block))
+    res = measure_per_chunk(forks, cfg.shims, model_path, pcms, rate, cfg.chunks, cfg.block)
     where = "Python %s, numpy %s" % (res["python"], res["numpy"])
     headers = ["Fork (fft.py)", "Chunk", "Backend", "LightShowPi µs", "Plugin µs",
-               "Plugin p90 µs", "Ratio", "≤ 1.0"]
-    sec.table(headers, _per_chunk_rows(sec, res, "bench venv"),
+               "Plugin p90 µs", "Ratio", "Target", "Result", "Load"]
+    suite: List[Any] = []
+    sec.table(headers, _per_chunk_rows(sec, res, "bench venv", suite),
               "This interpreter (%s, `%s`):" % (where, sys.executable))
     data: Dict[str, Any] = {"songs": names, "bench": res}
     other = None
@@ -833,7 +924,7 @@ def section_per_chunk(cfg: Config, sec: Section) -> None:
             np.save(path, pcm)
             paths.append(path)
         params = {"forks": forks, "shims": cfg.shims, "model": model_path, "pcms": paths,
-                  "rate": rate, "n": cfg.chunks}
+                  "rate": rate, "n": cfg.chunks, "block": cfg.block}
         code = ("import sys; sys.path.insert(0, %r); from train.bench import _per_chunk_child; "
                 "_per_chunk_child()" % REPO)
         py = os.path.join(cfg.venv, "bin", "python")
@@ -842,7 +933,7 @@ def section_per_chunk(cfg: Config, sec: Section) -> None:
         if r.returncode == 0:
             other = json.loads(r.stdout.strip().splitlines()[-1])
             where2 = "Python %s, numpy %s" % (other["python"], other["numpy"])
-            sec.table(headers, _per_chunk_rows(sec, other, "harness venv"),
+            sec.table(headers, _per_chunk_rows(sec, other, "harness venv", suite),
                       "The harness venv (%s, `%s`), as LightShowPi runs in section 2:"
                       % (where2, py))
             data["harness_venv"] = other
@@ -851,29 +942,34 @@ def section_per_chunk(cfg: Config, sec: Section) -> None:
                              % (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1])
     else:
         sec.notes.append("harness venv rows skipped: " + cfg.venv_why)
+    if suite:
+        import pyperf
+        path = os.path.join(cfg.out, "per-chunk.pyperf.json")
+        pyperf.BenchmarkSuite(suite).dump(path, replace=True)
+        sec.notes.append("Every per-call time: `%s` (pyperf)." % os.path.relpath(path, REPO)
+                         if path.startswith(REPO + os.sep) else "Every per-call time: `%s`." % path)
     for name, (ok, why) in res["backends"].items():
         if not ok:
             sec.notes.append("backend %s skipped: %s" % (name, why))
     for chunk, bd in sorted(res["breakdown"].items(), key=lambda kv: int(kv[0])):
-        stages = bd["stages"]
-        other_stages = ((other or {}).get("breakdown", {}).get(chunk) or {}).get("stages")
-        whole = stages[-1][1]
+        other_bd = (other or {}).get("breakdown", {}).get(chunk) or {}
+        other_us = {k: us for k, _l, us in other_bd.get("stages", [])}
+        whole = dict((k, us) for k, _l, us in bd["stages"]).get("whole") or 0.0
         brows = []
-        for k, (name, us) in enumerate(stages):
-            row = [name, fmt(us, 1),
-                   fmt(100.0 * us / whole if whole else None, 0, "%") if k < len(stages) - 1
-                   else "100 %"]
-            if other_stages:
-                row.append(fmt(other_stages[k][1], 1))
+        for key, label, us in bd["stages"]:
+            share = ("" if key in ("whole", "invoke") or not whole
+                     else fmt(100.0 * us / whole, 0, "%"))
+            row = [label, fmt(us, 1), share]
+            if other_bd:
+                row.append(fmt(other_us.get(key), 1))
             brows.append(row)
-        total = ["sum of the stages above", fmt(sum(us for _n, us in stages[:-1]), 1), ""]
-        if other_stages:
-            total.append(fmt(sum(us for _n, us in other_stages[:-1]), 1))
-        brows.insert(len(stages) - 1, total)
-        head = ["Stage", "Median µs", "Share"] + (["Harness venv µs"] if other_stages else [])
-        sec.table(head, brows, "Where the plugin's time goes, chunk %s, backend %s (each stage "
-                  "timed on its own on the non-silent chunks, so the sum differs a little from "
-                  "the whole):" % (chunk, bd["backend"]))
+        head = ["Stage", "Median µs", "Share"] + (
+            ["Harness venv µs (%s)" % other_bd.get("backend")] if other_bd else [])
+        sec.table(head, brows, "Where the plugin's time goes: %s, chunk %s, backend %s, in this "
+                  "interpreter (load %.1f); each stage timed chunk by chunk in a stream of %s "
+                  "chunks, medians (so they do not add up exactly):"
+                  % (FORK_NAMES.get(bd["fork"], bd["fork"]), chunk, bd["backend"], bd["load"],
+                     "1000"))
     sec.notes.append("Summary rows: each fork at its own chunk size (EZ 2048, Neo 4096); the "
                      "other sizes are in the tables above.")
     sec.data = data
@@ -920,6 +1016,63 @@ _RSS_WRAPPER = (
     "    fh.write('%d %d' % (rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n")
 
 
+#: ``sitecustomize.py`` for the LightShowPi processes of the createcache runs (both with and
+#: without the plugin): audioread's ffmpeg reader thread queues decoded audio without bound,
+#: so however far the decoder runs ahead of the chunk loop stayed in memory (0 to the whole
+#: song, 16-32 MB peaks from run to run). Its stdout queue is bounded here to
+#: PINNED_BLOCKS blocks (of 8 KiB: ~3 s of CD audio), so the peak holds a fixed amount of
+#: decoded audio and the difference with and without the plugin is the plugin's. On close the
+#: bound is lifted first, so a reader waiting on a full queue can finish (close joins it).
+PINNED_BLOCKS = 64
+_PIN_DECODER = r"""
+import queue, threading
+try:
+    import audioread.ffdec as _ff
+except Exception:
+    _ff = None
+if _ff is not None:
+    _next = threading.local()
+    _init, _qinit, _close = (_ff.FFmpegAudioFile.__init__, _ff.QueueReaderThread.__init__,
+                             _ff.FFmpegAudioFile.close)
+
+    def _file_init(self, *args, **kwargs):
+        _next.stdout = True          # the first reader it makes is stdout's (then stderr's)
+        try:
+            _init(self, *args, **kwargs)
+        finally:
+            _next.stdout = False
+
+    def _reader_init(self, fh, *args, **kwargs):
+        _qinit(self, fh, *args, **kwargs)
+        if getattr(_next, "stdout", False):
+            _next.stdout = False
+            if self.queue is not None:
+                self.queue = queue.Queue(maxsize=%d)
+
+    def _file_close(self):
+        q = getattr(getattr(self, "stdout_reader", None), "queue", None)
+        if q is not None and q.maxsize:
+            with q.mutex:
+                q.maxsize = 0
+                q.not_full.notify_all()
+        _close(self)
+
+    _ff.FFmpegAudioFile.__init__ = _file_init
+    _ff.QueueReaderThread.__init__ = _reader_init
+    _ff.FFmpegAudioFile.close = _file_close
+""" % PINNED_BLOCKS
+
+
+def _pinned_decoder_path(cfg: Config) -> str:
+    """A folder holding the decoder-pinning ``sitecustomize.py`` (made once per bench run)."""
+    folder = os.path.join(cfg.tmp, "pinned-decoder")
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+        with open(os.path.join(folder, "sitecustomize.py"), "w") as fh:
+            fh.write(_PIN_DECODER)
+    return folder
+
+
 def _harness_once(cfg: Config, checkout: str, song: str, overrides: str, out: str
                   ) -> Dict[str, Any]:
     """One ``run_lsp.sh --mode createcache --fresh``: wall seconds, peak RSS, what wrote the cache."""
@@ -933,7 +1086,8 @@ def _harness_once(cfg: Config, checkout: str, song: str, overrides: str, out: st
         # through a small interpreter: a child forked from this (large) process would
         # carry this process's resident size into its ru_maxrss
         subprocess.run([sys.executable, "-I", "-S", "-c", _RSS_WRAPPER, rss_file] + cmd,
-                       stdout=fh, stderr=subprocess.STDOUT, env=_clean_env(),
+                       stdout=fh, stderr=subprocess.STDOUT,
+                       env=_clean_env(PYTHONPATH=_pinned_decoder_path(cfg)),
                        stdin=subprocess.DEVNULL)
     outer = time.perf_counter() - t0
     try:
@@ -1282,11 +1436,13 @@ def section_memory(cfg: Config, sec: Section) -> None:
     if mem_rows:
         sec.notes.append(
             "(a) is the whole LightShowPi process, so it also holds decoded audio: the harness's "
-            "decoder reads ffmpeg through audioread, whose reader thread queues the decoded "
-            "song without bound, so the slower the chunk loop, the more of the song waits in "
-            "memory at the peak (up to %.0f MB for this song). (b) is the plugin's own memory "
-            "(modules, interpreter, model, per-chunk buffers)."
-            % (cfg.shared.get("song_seconds", 0.0) * RATE * 4 / MB))
+            "decoder reads ffmpeg through audioread, whose reader thread queues the decoded song "
+            "without bound (up to %.0f MB for this song, 16-32 MB swings between runs). In these "
+            "runs that queue is pinned to %d blocks of 8 KiB (a `sitecustomize.py` on the "
+            "LightShowPi process's PYTHONPATH, with and without the plugin alike), so (a) holds "
+            "a fixed amount of audio. (b) is the plugin's own memory (modules, interpreter, "
+            "model, per-chunk buffers)."
+            % (cfg.shared.get("song_seconds", 0.0) * RATE * 4 / MB, PINNED_BLOCKS))
     sec.notes.append("MB = 10^6 bytes.")
     sec.data = {"harness": cfg.shared.get("harness_rss"), "fresh_lsp": base_runs,
                 "fresh_plugin": plug_runs}
@@ -1597,7 +1753,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-song", default=None,
                    help="the song for createcache, memory and start-up (default: the median-length one)")
     p.add_argument("--model", default=None, help="model to run (default: the shipped default model)")
-    p.add_argument("--chunks", type=int, default=3000, help="chunks per per-chunk timing (3000)")
+    p.add_argument("--chunks", type=int, default=2000, help="chunks per per-chunk timing (2000)")
+    p.add_argument("--block", type=int, default=50,
+                   help="chunks per block, LightShowPi and the plugin alternating (50)")
     p.add_argument("--runs", type=int, default=5, help="createcache runs per configuration (5)")
     p.add_argument("--pth-runs", type=int, default=100,
                    help="`python -c pass` runs per .pth state (100)")

@@ -1,0 +1,368 @@
+"""The optimised per-chunk path against a straightforward reference, on random and real chunks.
+
+The runtime's per-chunk path (features.ChunkFeatures, switching.Switching, the encoder's
+direct calls, pipeline.ChunkPipeline) is written for speed: buffers kept between chunks,
+numpy's private FFT ufunc, the ON/OFF rules on Python floats. Here each is run against
+the plain formulas: features bit for bit against features.chunk_features (what training
+computes), the switching stage bit for bit against the stage as first written (kept below
+as ReferenceSwitching), and the pipeline against chunk_features -> clip -> encoder ->
+total_log_power -> ReferenceSwitching: the same ON/OFF decisions on every chunk, levels
+within the documented loudness tolerance (pipeline.LOUDNESS_ERROR), and bit for bit when
+every chunk takes the exact loudness.
+"""
+import copy
+import math
+import os
+
+import numpy as np
+import pytest
+
+from lightshowpi_autoencoder import encoder as E
+from lightshowpi_autoencoder import features as F
+from lightshowpi_autoencoder import modelfile
+from lightshowpi_autoencoder import pipeline as P
+from lightshowpi_autoencoder import switching as SW
+from lightshowpi_autoencoder.levels import HOST_MEAN, HOST_STD
+
+from .conftest import MUSIC, SAMPLE
+
+
+class ReferenceSwitching:
+    """switching.Switching as first written: whole-array numpy, fresh arrays each chunk."""
+
+    def __init__(self, params, unit_mean, unit_std, loud_mean, loud_std):
+        p = dict(params)
+        self.alpha, self.common = float(p["alpha"]), float(p["common"])
+        self.threshold, self.hysteresis = float(p["threshold"]), float(p["hysteresis"])
+        self.flux, self.wait_s, self.min_on_s = float(p["flux"]), float(p["wait_s"]), float(p["min_on_s"])
+        self.push, self.hold_level = float(p["push"]), float(p["hold_level"])
+        self._peaks = []
+        self._bands = SW.band_plan(float(p["flux_bands"]))
+        self._mean = np.asarray(unit_mean, np.float64)
+        self._scale = 1.0 / np.asarray(unit_std, np.float64)
+        self._loud = (float(loud_mean), 1.0 / float(loud_std))
+        n = len(self._mean)
+        self._x = None
+        self._on = np.zeros(n, bool)
+        self._on_for = np.zeros(n)
+        self._wait = np.zeros(n)
+
+    def level(self, z, loudness):
+        u = (np.asarray(z, np.float64) - self._mean) * self._scale
+        if self.common:
+            u -= self.common * u.mean()
+        return u + self.alpha * (loudness - self._loud[0]) * self._loud[1]
+
+    def onset(self, x):
+        starts, inv = self._bands
+        b = np.add.reduceat(np.asarray(x, np.float64), starts) * inv
+        prev, self._x = self._x, b
+        if prev is None:
+            return False
+        d = b - prev
+        return float(np.maximum(d, 0.0, out=d).mean()) > self.flux
+
+    def __call__(self, z, x, loudness, seconds):
+        v = self.level(z, loudness)
+        hit = self.onset(x)
+        on = self._on
+        up = v > self.threshold + self.hysteresis
+        down = v < self.threshold - self.hysteresis
+        self._wait = np.where(~on & up, self._wait + seconds, 0.0)
+        start = ~on & up & (hit | (self._wait >= self.wait_s - 1e-9))
+        stop = on & down & (self._on_for >= self.min_on_s - 1e-9)
+        on = (on | start) & ~stop
+        self._on = on
+        self._on_for = np.where(on, np.where(start, 0.0, self._on_for) + seconds, 0.0)
+        if self.hold_level:
+            self._peaks = [(t - seconds, p) for t, p in self._peaks if t - seconds > 1e-9]
+            self._peaks.append((self.hold_level, v))
+            v = np.max([p for _t, p in self._peaks], axis=0)
+        shown = v + np.where(on, 0.5 * self.push, -0.5 * self.push)
+        shown = SW.CLIP * np.tanh(shown * (1.0 / SW.CLIP))
+        return (HOST_MEAN + HOST_STD * shown).astype(np.float32)
+
+
+def _real_pcm():
+    """A decoded real song: the bundled sample (always there), int16 ``(frames, 2)``."""
+    from train.audio import decode
+    pcm, rate = decode(SAMPLE)
+    assert rate == 44100
+    return pcm
+
+
+@pytest.fixture(scope="module")
+def real_pcm():
+    return _real_pcm()
+
+
+def _same(a, b):
+    return (a is None) == (b is None) and (a is None or (a.dtype == b.dtype
+                                                         and np.array_equal(a, b)))
+
+
+# ---------------------------------------------------------------- features
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chunk_features_object_is_chunk_features_bit_for_bit_on_random_chunks(seed):
+    rng = np.random.default_rng(seed)
+    for trial in range(60):
+        channels = int(rng.choice([1, 2, 3]))
+        n = int(rng.choice([2048, 4096, 1024, 1500, 700, 1, 5000, 3584, 8192,
+                            int(rng.integers(1, 9000))]))
+        scale = int(rng.choice([1, 30, 3000, 32767]))
+        pcm = rng.integers(-scale, scale + 1, size=n * channels).astype(np.int16)
+        if trial % 7 == 0:
+            pcm[: len(pcm) // 2] = 0                  # silence, then sound
+        if trial % 11 == 0:
+            pcm[:] = 0                                 # silent chunk
+        data = [pcm.tobytes(), pcm, bytearray(pcm.tobytes()), memoryview(pcm),
+                pcm.tobytes() + b"\x01"][trial % 5]
+        for model_rate in (None, 44100.0, 48000.0, 22050.0):
+            f = F.ChunkFeatures(channels, 44100.0, model_rate)
+            for _ in range(2):                         # a second call reuses the buffers
+                got = f(data)
+                got = None if got is None else got.copy()
+                assert _same(got, F.chunk_features(data, channels, 44100.0, model_rate))
+
+
+def test_chunk_features_object_follows_a_stream_of_real_chunks_and_lengths(real_pcm):
+    for chunk in (2048, 4096, 3000):
+        f = F.ChunkFeatures(2, 44100.0, 44100.0)
+        n = -(-len(real_pcm) // chunk)                 # the last chunk is shorter
+        for i in range(n):
+            data = real_pcm[i * chunk:(i + 1) * chunk].tobytes()
+            got = f(data)
+            want = F.chunk_features(data, 2, 44100.0, 44100.0)
+            assert _same(None if got is None else got.copy(), want), (chunk, i)
+            if got is not None:
+                # the power it keeps is the one its frame is the log of
+                assert np.array_equal(np.log10(f.power).astype(np.float32), want)
+
+
+def test_chunk_features_object_with_an_engine_is_chunk_features_with_it():
+    calls = []
+
+    def engine(frames):
+        calls.append(frames.shape)
+        return F.numpy_power(frames) * 1.5            # any engine: the same numbers either way
+
+    rng = np.random.default_rng(3)
+    for n in (2048, 4096, 1024, 700, 5000):
+        pcm = rng.integers(-3000, 3000, size=2 * n).astype(np.int16)
+        f = F.ChunkFeatures(2, 44100.0, None, engine)
+        assert _same(f(pcm.tobytes()).copy(),
+                     F.chunk_features(pcm.tobytes(), 2, 44100.0, None, engine))
+    assert calls
+
+
+def test_a_copied_chunk_features_object_computes_on_its_own_buffers(real_pcm):
+    f = F.ChunkFeatures(2, 44100.0)
+    data = [real_pcm[i * 2048:(i + 1) * 2048].tobytes() for i in (100, 200)]
+    f(data[0])
+    g = copy.deepcopy(f)
+    assert _same(g(data[1]).copy(), F.chunk_features(data[1], 2, 44100.0))
+    assert _same(f(data[0]).copy(), F.chunk_features(data[0], 2, 44100.0))
+
+
+def test_direct_rfft_and_clip_ufunc_are_numpys_own():
+    rng = np.random.default_rng(0)
+    rfft = F._rfft_direct()
+    for n in (1, 3, 4, 7):
+        frames = rng.normal(size=(n, F.FRAME))
+        assert np.array_equal(rfft(frames, np.empty((n, F.N_BINS), complex)),
+                              np.fft.rfft(frames, axis=-1))
+    clip = F.clip_ufunc()
+    x = rng.normal(size=513).astype(np.float32)
+    lo, hi = np.float32(-0.3) + np.zeros(513, np.float32), np.float32(0.4) + np.zeros(513, np.float32)
+    assert np.array_equal(clip(x, lo, hi), np.minimum(np.maximum(x, lo), hi))
+
+
+# ---------------------------------------------------------------- switching
+
+
+def _random_params(rng):
+    params = {"kind": SW.KIND}
+    for key, (lo, hi) in SW.LIMITS.items():
+        if rng.random() < 0.7:
+            params[key] = float(rng.uniform(lo, min(hi, lo + 3 * (hi - lo) / 4)))
+    if rng.random() < 0.2:
+        params["common"] = 0.0
+    if rng.random() < 0.2:
+        params["wait_s"] = 0.0
+    return SW.check(params, 8)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_switching_is_the_reference_bit_for_bit_on_random_input(seed):
+    rng = np.random.default_rng(seed)
+    channels = int(rng.choice([1, 3, 8, 12]))
+    params = _random_params(rng) if seed else SW.check({"kind": SW.KIND}, channels)
+    mean, std = rng.normal(0, 1, channels), rng.uniform(0.01, 2, channels)
+    lm, ls = float(rng.normal(-2, 1)), float(rng.uniform(0.2, 2))
+    fast, ref = SW.Switching(params, mean, std, lm, ls), ReferenceSwitching(params, mean, std, lm, ls)
+    seconds = float(rng.choice([2048 / 44100, 4096 / 44100, 4096 / 48000]))
+    z = mean + std * rng.normal(0, 1.2, (400, channels)).cumsum(axis=0) / 6
+    x = rng.normal(-6, 2, (400, 513)).astype(np.float32)
+    x[::5] += 1.0                                      # onsets now and then
+    loud = rng.normal(lm, 1 / ls, 400)
+    for i in range(400):
+        zi = z[i].astype(np.float32) if i % 2 else z[i]
+        got, want = fast(zi, x[i], loud[i], seconds), ref(zi, x[i], loud[i], seconds)
+        assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want), i
+    assert fast.level(z[0], loud[0]).tolist() == ref.level(z[0], loud[0]).tolist()
+
+
+def test_switching_is_the_reference_with_non_finite_units():
+    params = SW.check({"kind": SW.KIND}, 8)
+    for common in (1.0, 0.0):
+        p = dict(params, common=common)
+        fast, ref = SW.Switching(p, np.zeros(8), np.ones(8), -2, 0.5), ReferenceSwitching(p, np.zeros(8), np.ones(8), -2, 0.5)
+        x = np.full(513, -5.0, np.float32)
+        for z in (np.ones(8), np.r_[np.inf, np.ones(7)], np.r_[np.nan, np.ones(7)], np.ones(8)):
+            got, want = fast(z, x, -2.0, 0.05), ref(z, x, -2.0, 0.05)
+            assert np.array_equal(got, want, equal_nan=True)
+
+
+# ---------------------------------------------------------------- the whole pipeline
+
+
+def _reference_rows(model, pcm, chunk, channels=2, rate=44100.0):
+    """chunk_features -> clip -> encoder -> total_log_power -> ReferenceSwitching, per chunk."""
+    cal = model.calibration
+    stage = ReferenceSwitching(model.shaping, cal["mean"], cal["std"], cal["loudness"]["mean"],
+                               cal["loudness"]["std"])
+    enc = E.Encoder(model)
+    lo, hi = model.input_range
+    rows = []
+    for i in range(-(-len(pcm) // chunk)):
+        data = pcm[i * chunk:(i + 1) * chunk].tobytes()
+        x = F.chunk_features(data, channels, rate, model.sample_rate)
+        if x is None:
+            rows.append(np.zeros(8, np.float32))
+            continue
+        x = np.minimum(np.maximum(x, lo), hi)
+        z = enc(x)
+        rows.append(stage(z, x, float(F.total_log_power(x)), (len(data) // 2 // channels) / rate))
+    return np.array(rows)
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    return modelfile.load(modelfile.default_model_path())
+
+
+def _pipeline_rows(pipe, pcm, chunk):
+    return np.array([pipe(pcm[i * chunk:(i + 1) * chunk].tobytes())
+                     for i in range(-(-len(pcm) // chunk))])
+
+
+def _decisions(rows):
+    return rows > HOST_MEAN
+
+
+@pytest.mark.parametrize("chunk", [2048, 4096])
+def test_pipeline_decides_as_the_reference_with_levels_within_the_loudness_tolerance(
+        default_model, real_pcm, chunk):
+    pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2)
+    got, want = _pipeline_rows(pipe, real_pcm, chunk), _reference_rows(default_model, real_pcm, chunk)
+    assert got.shape == want.shape and np.array_equal(_decisions(got), _decisions(want))
+    # the levels move with the loudness: 1.5 * alpha * error / std, plus float32 rounding
+    cal = default_model.calibration["loudness"]
+    bound = HOST_STD * default_model.shaping["alpha"] * P.LOUDNESS_ERROR / cal["std"]
+    assert np.max(np.abs(got.astype(np.float64) - want)) <= bound + np.spacing(np.float32(21.0))
+
+
+@pytest.mark.parametrize("chunk", [2048, 4096])
+def test_pipeline_is_the_reference_bit_for_bit_when_every_chunk_takes_the_exact_loudness(
+        default_model, real_pcm, chunk):
+    pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2)
+    pipe.stage._margin = math.inf                     # every level counts as near a line
+    got, want = _pipeline_rows(pipe, real_pcm, chunk), _reference_rows(default_model, real_pcm, chunk)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_pipeline_loudness_is_within_its_documented_error(default_model, real_pcm):
+    pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2)
+    lo, hi = default_model.input_range
+    worst = 0.0
+    for i in range(len(real_pcm) // 2048):
+        data = real_pcm[i * 2048:(i + 1) * 2048].tobytes()
+        x = pipe.features(data)
+        if x is None:
+            continue
+        np.minimum(np.maximum(x, lo), hi, out=x)
+        worst = max(worst, abs(pipe._loudness() - float(F.total_log_power(x))))
+    assert 0.0 < worst <= P.LOUDNESS_ERROR / 2
+
+
+def test_pipeline_on_every_shared_song_decides_as_the_reference(default_model):
+    """Every shared song (when there), both chunk sizes: no decision differs."""
+    from train.audio import decode
+    songs = sorted(f for f in os.listdir(MUSIC) if f.endswith((".mp3", ".ogg"))) \
+        if os.path.isdir(MUSIC) else []
+    if not songs:
+        pytest.skip("shared test music not found at %s" % MUSIC)
+    for name in songs[:3]:
+        pcm, rate = decode(os.path.join(MUSIC, name))
+        pcm = pcm[: 60 * rate]
+        for chunk in (2048, 4096):
+            got = _pipeline_rows(P.ChunkPipeline(default_model, 8, 0, float(rate), 2), pcm, chunk)
+            want = _reference_rows(default_model, pcm, chunk, rate=float(rate))
+            assert np.array_equal(_decisions(got), _decisions(want)), (name, chunk)
+
+
+def test_finite_check_is_numpys(default_model):
+    for a in ([1, 2, 3], [np.nan, 1], [np.inf, 1], [3e38, 3e38, -3e38], [3e38, -3e38],
+              [1e37] * 8, [-np.inf, np.inf], [0.0] * 8):
+        a = np.asarray(a, np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert P._sum_is_finite(a) == math.isfinite(np.add.reduce(a)), a
+
+
+# ---------------------------------------------------------------- encoders
+
+
+@pytest.mark.parametrize("backend", ["litert", "numpy"])
+def test_encoder_fast_calls_give_the_public_calls_numbers(default_model, backend):
+    try:
+        enc = E.Encoder(default_model, backend)
+    except Exception as exc:
+        pytest.skip("backend %s: %s" % (backend, exc))
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        x = rng.uniform(-12, 2, 513).astype(np.float32)
+        got = enc.run_float32(x.reshape(1, 513)).copy()
+        if backend == "numpy":
+            want = enc._run._model.run(x.reshape(1, 513)).reshape(-1)
+        else:
+            from ai_edge_litert.interpreter import Interpreter
+            interp = Interpreter(model_content=default_model.tflite, num_threads=1)
+            interp.allocate_tensors()
+            interp.set_tensor(interp.get_input_details()[0]["index"], x.reshape(1, 513))
+            interp.invoke()
+            want = interp.get_tensor(interp.get_output_details()[0]["index"]).reshape(-1)
+        assert np.array_equal(got, want) and np.array_equal(enc(x), want)
+
+
+def test_a_stage_that_is_not_switching_still_has_its_levels_checked(default_model, real_pcm):
+    pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2)
+    pipe.stage = lambda z, x, loudness, seconds: np.full(8, np.nan, np.float32)
+    from lightshowpi_autoencoder.errors import PluginError
+    with pytest.raises(PluginError, match="non-finite levels after switching"):
+        for i in range(50):
+            pipe(real_pcm[i * 2048:(i + 1) * 2048].tobytes())
+
+
+def test_features_written_into_the_encoders_input_tensor(default_model, real_pcm):
+    for backend in ("litert", "numpy"):
+        try:
+            pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2, backend=backend)
+        except Exception as exc:   # backend not installed
+            pytest.skip("backend %s: %s" % (backend, exc))
+        buffer = pipe.encoder.input_buffer()
+        assert buffer is not None and pipe.features.frame is buffer
+        data = real_pcm[300 * 2048:301 * 2048].tobytes()
+        x = pipe.features(data)
+        assert np.array_equal(x, F.chunk_features(data, 2, 44100.0))
