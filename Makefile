@@ -27,7 +27,7 @@ test: $(VENV)/.test
 report: $(VENV)/.test
 	$(PY) -m train report --out $(OUT)
 
-# every real song held out in turn: trains 2 presets x (songs + 1) models, ~5 min
+# every real song held out in turn: trains 2 presets x (songs + 1) models, ~30 min on 2 cores
 crossval: $(VENV)/.test
 	$(PY) -m train crossval --out $(OUT)
 
