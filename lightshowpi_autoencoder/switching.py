@@ -63,6 +63,7 @@ LIMITS: Dict[str, Tuple[float, float]] = {
 #: levels stay within 12 +- CLIP * 1.5 (a soft limit): positive, as LightShowPi's cache keeps
 #: positive levels only
 CLIP = 5.0
+_INV_CLIP = 1.0 / CLIP
 
 
 def check(spec: Any, channels: int) -> Dict[str, float]:
@@ -136,9 +137,10 @@ class Switching:
         self._on = [False] * n
         self._on_for = [0.0] * n          # [s] ON before this chunk (0 when OFF)
         self._wait = [0.0] * n            # [s] above the ON line while OFF, this chunk included
-        self._peaks: List[Tuple[float, List[float]]] = []   # (time left [s], levels), hold_level
+        self._peaks: List[Tuple[float, List[float], bool]] = []   # (time left [s], levels, has NaN)
         # work buffers
         self._u = np.empty(n)
+        self._shown = np.empty(n)
         nb = len(self._bands[0])
         self._band_bufs = (np.empty(nb), np.empty(nb))
         self._flip = 0
@@ -216,6 +218,7 @@ class Switching:
         on, wait, on_for = self._on, self._wait, self._on_for
         up, down, wait_line, hold_line = (self._up_line, self._down_line, self._wait_line,
                                           self._hold_line)
+        half = self._half
         pushed = []
         for c, vc in enumerate(v):
             if on[c]:
@@ -223,31 +226,53 @@ class Switching:
                 if vc < down and on_for[c] >= hold_line:       # stop
                     on[c] = False
                     on_for[c] = 0.0
-                else:
-                    on_for[c] += seconds
+                    pushed.append(-half)
+                    continue
+                on_for[c] += seconds
             elif vc > up:
                 wait[c] = w = wait[c] + seconds
                 if hit is not True and hit is not False:
                     hit = bool(hit())
-                if hit or w >= wait_line:                      # start
-                    on[c] = True
-                    on_for[c] = 0.0 + seconds
+                if not (hit or w >= wait_line):
+                    pushed.append(-half)
+                    continue
+                on[c] = True                                   # start
+                on_for[c] = 0.0 + seconds
             else:
                 wait[c] = 0.0
-            pushed.append(self._half if on[c] else -self._half)
+                pushed.append(-half)
+                continue
+            pushed.append(half)
         if self.hold_level:
             # the level shown is its own maximum over the last hold_level seconds: whatever
-            # line LightShowPi draws, a crossing stays above it that long
-            self._peaks = [(t - seconds, pk) for t, pk in self._peaks if t - seconds > 1e-9]
-            self._peaks.append((self.hold_level, list(v)))
-            if len(self._peaks) > 1:
-                v = np.max([pk for _t, pk in self._peaks], axis=0)   # NaN as numpy has it
-        shown = np.array(v) + np.array(pushed)
+            # line LightShowPi draws, a crossing stays above it that long. A few chunks at
+            # most, so their maximum is taken on Python floats; a NaN among them (whose sum
+            # is then NaN) goes through np.max, which keeps it as the reference does
+            peaks = self._peaks
+            if peaks:
+                kept = [(t - seconds, pk, bad) for t, pk, bad in peaks if t - seconds > 1e-9]
+                total = sum(v)
+                kept.append((self.hold_level, v, total != total))
+                self._peaks = peaks = kept
+                if len(peaks) > 1:
+                    if any(p[2] for p in peaks):
+                        v = np.max([pk for _t, pk, _b in peaks], axis=0).tolist()
+                    else:
+                        v = [max(col) for col in zip(*[pk for _t, pk, _b in peaks])]
+            else:
+                total = sum(v)
+                peaks.append((self.hold_level, v, total != total))
         # a soft limit, not a clip: a light far outside its training range still moves, so
         # LightShowPi's per-song statistics can switch it (a clipped, constant level would
-        # have a std of 0 and stay dark)
-        shown = CLIP * np.tanh(shown * (1.0 / CLIP))
-        return (HOST_MEAN + HOST_STD * shown).astype(np.float32)
+        # have a std of 0 and stay dark). The same float64 operations, in the same order, as
+        # HOST_MEAN + HOST_STD * (CLIP * tanh((v + pushed) * (1 / CLIP))) on arrays
+        shown = self._shown
+        shown[:] = [(vc + pc) * _INV_CLIP for vc, pc in zip(v, pushed)]
+        np.tanh(shown, out=shown)
+        shown *= CLIP
+        shown *= HOST_STD
+        shown += HOST_MEAN
+        return shown.astype(np.float32)
 
     def __call__(self, z: np.ndarray, x: np.ndarray, loudness: float, seconds: float) -> np.ndarray:
         """One chunk: units ``z`` ``(channels,)``, its feature frame ``x`` ``(513,)`` [log10
