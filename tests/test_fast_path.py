@@ -85,7 +85,7 @@ class ReferenceSwitching:
 
 def _real_pcm():
     """A decoded real song: the bundled sample (always there), int16 ``(frames, 2)``."""
-    from train.audio import decode
+    from train.show.audio import decode
     pcm, rate = decode(SAMPLE)
     assert rate == 44100
     return pcm
@@ -299,7 +299,7 @@ def test_pipeline_loudness_is_within_its_documented_error(default_model, real_pc
 
 def test_pipeline_on_every_shared_song_decides_as_the_reference(default_model):
     """Every shared song (when there), both chunk sizes: no decision differs."""
-    from train.audio import decode
+    from train.show.audio import decode
     songs = sorted(f for f in os.listdir(MUSIC) if f.endswith((".mp3", ".ogg"))) \
         if os.path.isdir(MUSIC) else []
     if not songs:

@@ -57,7 +57,7 @@ def harness_venv(tmp_path_factory):
 
 def _excerpt(folder, seconds=20, name="vibe-ace_kevin-macleod.ogg", rate=None):
     """A short WAV cut from a shared song (both decoders read WAV identically)."""
-    from train.audio import decode, write_wav
+    from train.show.audio import decode, write_wav
     pcm, sr = decode(shared_song(name))
     pcm = pcm[20 * sr: (20 + seconds) * sr]
     path = os.path.join(str(folder), "song%s.wav" % ("" if rate is None else rate))

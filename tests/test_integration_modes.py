@@ -72,7 +72,7 @@ class Audio:
     """Short clips, made once per module; tests copy them (caches land next to songs)."""
 
     def __init__(self, folder):
-        from train.audio import decode
+        from train.show.audio import decode
         self.a = _excerpt(_mkdir(folder, "a"), seconds=3)                        # 44.1 kHz stereo
         self.b = _excerpt(_mkdir(folder, "b"), seconds=2, name="sugar-plum-fairy_kevin-macleod.ogg")
         pcm, rate = decode(self.a)

@@ -1,4 +1,4 @@
-"""LightShowPi's own stages (train/lightshow.py) against hand computations.
+"""LightShowPi's own stages (train/show/lightshow.py) against hand computations.
 
 The numbers marked "from the real LightShowPi" were read from the harness's
 boot.json of a run of LightShowPi Neo (chunk 4096, 44.1 kHz, defaults); the
@@ -7,7 +7,7 @@ full comparison with a real run is tests/test_lightshow_real.py.
 import numpy as np
 import pytest
 
-from train import lightshow as L
+from train.show import lightshow as L
 
 RATE = 44100
 
@@ -32,7 +32,7 @@ def test_band_bins_match_the_real_lightshowpi_at_4096():
 
 
 def _hand_levels(left, chunk_size, rate, limits):
-    """The documented algorithm with an explicit DFT (no FFT, no train.lightshow code)."""
+    """The documented algorithm with an explicit DFT (no FFT, no train.show.lightshow code)."""
     n = len(left)
     idx = np.arange(n)
     w = (0.5 - 0.5 * np.cos(2 * np.pi * idx / (n - 1))).astype(np.float32)  # np.hanning(n)

@@ -1,4 +1,4 @@
-"""train/lightshow.py against the real LightShowPi (both forks), through the harness.
+"""train/show/lightshow.py against the real LightShowPi (both forks), through the harness.
 
 Runs when ``LIGHTSHOWPI_HOME`` names one or more LightShowPi checkouts
 (``os.pathsep``-separated, e.g. ``/tmp/lsp/ez:/tmp/lsp/neo``, extracted with
@@ -21,8 +21,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from train import lightshow as L
-from train.audio import decode, write_wav
+from train.show import lightshow as L
+from train.show.audio import decode, write_wav
 
 from .conftest import SAMPLE, SHARED
 

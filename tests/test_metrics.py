@@ -1,8 +1,8 @@
-"""Each show-quality metric (train/metrics.py) on cases with a known answer."""
+"""Each show-quality metric (train/show/metrics.py) on cases with a known answer."""
 import numpy as np
 import pytest
 
-from train import metrics as M
+from train.show import metrics as M
 
 T = 2048 / 44100.0  # one chunk [s]
 
@@ -179,12 +179,12 @@ def _pcm(mono):
 
 
 def _listening(mono):
-    from train.listening import Listening
+    from train.show.listening import Listening
     return Listening(_pcm(mono), RATE, CHUNK)
 
 
 def test_levels_in_db_full_scale():
-    from train.listening import power_cumsum, span_db
+    from train.show.listening import power_cumsum, span_db
     csum = power_cumsum(_pcm(_tone(1.0, 440, -3.0)))       # a sine peaking at full scale
     assert span_db(csum, np.array([0]), np.array([RATE]))[0] == pytest.approx(-3.0, abs=0.01)
     csum = power_cumsum(_pcm(_tone(1.0, 440, -20.0)))
@@ -281,7 +281,7 @@ def test_register_from_lights():
 # ---------------------------------------------------------------- onset detector
 
 def test_detector_finds_the_exact_onsets_of_a_synthetic_song():
-    from train.synth import make_song
+    from train.show.synth import make_song
     song = make_song(5, section_seconds=4, repeats=2)
     found = M.detect_onsets(song.pcm, song.rate)
     assert M.f_measure(song.onsets, found) > 0.9

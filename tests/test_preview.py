@@ -8,7 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from train import cli, methods, preview, report
+from train import cli
+from train.show import methods, preview, report
 
 from .conftest import MUSIC, REPO, SAMPLE
 
@@ -144,14 +145,14 @@ def test_pca_levels_live_on_lightshowpis_scale():
 def test_report_default_songs_are_the_shared_music():
     if not os.path.isdir(MUSIC):
         pytest.skip("shared music not found at %s: the report's default song list is empty" % MUSIC)
-    from train.data import list_songs
+    from train.show.audio import list_songs
     assert os.path.normpath(report.MUSIC) == os.path.normpath(MUSIC)
     assert len(list_songs([report.MUSIC])) >= 1
 
 
 def test_crossval_scores_every_song_with_a_model_that_never_saw_it(tmp_path, capsys):
     pytest.importorskip("tensorflow")
-    from train.audio import decode, write_wav
+    from train.show.audio import decode, write_wav
     pcm, rate = decode(SAMPLE)
     songs = []
     for i, (a, b) in enumerate(((0, 8), (12, 20))):

@@ -1,8 +1,8 @@
-"""Synthetic songs (train/synth.py): the ground truth matches the audio."""
+"""Synthetic songs (train/show/synth.py): the ground truth matches the audio."""
 import numpy as np
 import pytest
 
-from train import synth
+from train.show import synth
 
 
 @pytest.fixture(scope="module")

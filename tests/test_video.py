@@ -8,7 +8,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from train import cli, ffmpeg, methods, preview, video
+from train import cli
+from train.show import ffmpeg, methods, preview, video
 
 from .conftest import SAMPLE
 

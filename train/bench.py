@@ -289,7 +289,7 @@ def resolve_checkouts(ez: Optional[str], neo: Optional[str],
 
 def expand_songs(items: Sequence[str]) -> List[str]:
     """Existing audio files among ``items`` (folders expanded), absolute, sorted."""
-    from .data import list_songs
+    from .show.audio import list_songs
     return sorted(dict.fromkeys(os.path.abspath(p) for p in list_songs(items) if os.path.isfile(p)))
 
 
@@ -583,7 +583,7 @@ def resolve(args: argparse.Namespace) -> Config:
 
 def decode_songs(songs: Sequence[str], frames: int) -> Tuple[List[Any], int, List[str]]:
     """Decode songs in order until ``frames`` frames: ``(int16 arrays, rate, names)``."""
-    from .audio import decode
+    from .show.audio import decode
     pcms: List[Any] = []
     used: List[str] = []
     rate = RATE
@@ -1342,7 +1342,7 @@ def _song_pcm(cfg: Config) -> Tuple[str, int, str]:
     if "pcm" in cfg.shared:
         return cfg.shared["pcm"]
     import numpy as np
-    from .audio import decode
+    from .show.audio import decode
     song = cfg.cache_song or _median_length_song(cfg.need_songs())
     pcm, rate = decode(song)
     path = os.path.join(cfg.tmp, "song.npy")
@@ -1621,7 +1621,7 @@ def section_pth(cfg: Config, sec: Section) -> None:
 def section_features(cfg: Config, sec: Section) -> None:
     songs = cfg.need_songs()
     from lightshowpi_autoencoder import features as F
-    from .audio import decode
+    from .show.audio import decode
     rows = []
     tot_audio = tot_feat = tot_dec = 0.0
     per = []
@@ -1652,7 +1652,7 @@ def section_features(cfg: Config, sec: Section) -> None:
                  fmt(xt, 0) + " " + mark(c.ok), fmt(ratio(tot_audio, tot_dec), 0)])
     sec.method.append(
         "`lightshowpi_autoencoder.features.song_features(pcm, rate, 2048)` on each song decoded "
-        "to int16 beforehand (`train.audio.decode`, timed separately), one process, one core.")
+        "to int16 beforehand (`train.show.audio.decode`, timed separately), one process, one core.")
     sec.table(["Song", "Audio s", "Decode s", "Features s", "Features x real time",
                "Decode x real time"], rows)
     sec.data = {"songs": per, "x_realtime": xt}

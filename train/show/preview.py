@@ -8,7 +8,7 @@ pin rule (onoff: ON when brightness > 0.5; pwm: the brightness). Output:
 
 * ``OUT/<song>.preview.png``: the spectrogram on top, then one raster per
   method (8 channels down, time across, ON dark);
-* a printed summary of the show-quality numbers (:mod:`train.metrics`);
+* a printed summary of the show-quality numbers (:mod:`train.show.metrics`);
 * with ``--live``, the 8 lights of each method in the terminal in time with
   the music (no audio is played), like LightShowPi's terminal mode.
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from . import lightshow, methods, metrics
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLE = os.path.join(REPO, "samples", "sugar-plum-fairy_excerpt.ogg")
 LABELS = {"encoder": "Encoder (this plugin)", "buckets": "LightShowPi frequency buckets",
           "pca": "PCA, 8 components (linear baseline)"}
@@ -125,7 +125,7 @@ class Song:
         return self.pcm.shape[0] / float(self.rate)
 
     def listening(self, chunk_size: int):
-        """The sound on a show's chunk grid (:class:`train.listening.Listening`), made once."""
+        """The sound on a show's chunk grid (:class:`train.show.listening.Listening`), made once."""
         if chunk_size not in self._listening:
             from .listening import Listening
             self._listening[chunk_size] = Listening(self.pcm, self.rate, chunk_size)
@@ -133,7 +133,7 @@ class Song:
 
 
 def melody_song(seed: int, seconds: float = 60.0) -> Song:
-    """The register metric's synthetic melody (:func:`train.synth.make_melody`) as a Song."""
+    """The register metric's synthetic melody (:func:`train.show.synth.make_melody`) as a Song."""
     from .synth import make_melody
     m = make_melody(seed, seconds)
     return Song(m.name, m.pcm, m.rate, m.onsets, "exact", notes=m.notes)
@@ -185,7 +185,7 @@ def compute(song: Song, settings: methods.ShowSettings, model, pca: Optional[met
 
 
 def score(song: Song, shows: Dict[str, methods.Show], chunk_seconds: float) -> Dict[str, Dict[str, object]]:
-    """Every metric (:func:`train.metrics.show_metrics`) of each method's show, on its pins'
+    """Every metric (:func:`train.show.metrics.show_metrics`) of each method's show, on its pins'
     ON/OFF states."""
     listening = song.listening(int(round(chunk_seconds * song.rate)))
     return {name: metrics.show_metrics(s.brightness, chunk_seconds, song.onsets, song.onset_source,
@@ -318,7 +318,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("song", nargs="?", default=SAMPLE,
                    help="audio file (default: the bundled sample %s)" % os.path.relpath(SAMPLE))
     p.add_argument("--synthetic", type=int, metavar="SEED", default=None,
-                   help="preview a synthetic song with exact onsets instead (train/synth.py)")
+                   help="preview a synthetic song with exact onsets instead (train/show/synth.py)")
     p.add_argument("--pca-songs", nargs="+", metavar="SONG", default=None,
                    help="songs or folders to fit the PCA baseline on (adds a third raster)")
     p.add_argument("--start", type=float, default=0.0, help="start of the slice [s]")
@@ -347,7 +347,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     pca = None
     if args.pca_songs:
-        from .data import list_songs
+        from .audio import list_songs
         paths = list_songs(args.pca_songs)
         if not paths:
             print("preview: no audio files in %s" % " ".join(args.pca_songs), file=sys.stderr)
@@ -371,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
         if settings.stats == "cached" else "mean 12 / std 1.5 (LightShowPi's first play)"))
     print("music onsets: %d, %s" % (len(song.onsets), "exact (synthetic song)"
                                     if song.onset_source == "exact"
-                                    else "from the spectral-flux detector (train/metrics.py)"))
+                                    else "from the spectral-flux detector (train/show/metrics.py)"))
     if pca is not None:
         print("PCA fitted on %d songs (%d feature frames)" % (len(paths), pca.training_frames))
     print()
@@ -383,7 +383,7 @@ def run(args: argparse.Namespace) -> int:
           "stuck: lights ON <5% or >95% of the time; loud->light: Spearman rho of the share of "
           "lights ON and the loudness, 1 s windows; dark: share of audible chunks with every "
           "light OFF; consistent: do similar-sounding moments get similar lights (1 = always, "
-          "0 = no better than chance). Definitions: train/metrics.py.")
+          "0 = no better than chance). Definitions: train/show/metrics.py.")
     print("wrote %s" % png)
     from . import video
     rc = video.run(args, song, shows, settings.chunk_size, settings.pin_mode, LABELS, model.name)

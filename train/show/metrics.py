@@ -40,7 +40,7 @@ metrics (units in brackets):
    accuracy is the fraction of held-out seconds predicted right, pooled
    [fraction; chance = 1 / number of kinds for balanced kinds].
 5. **Loudness -> light** (:func:`loudness_light`): the song in 1 s windows, hop
-   0.5 s (:mod:`train.listening`); per window the share of (chunk, light)
+   0.5 s (:mod:`train.show.listening`); per window the share of (chunk, light)
    pairs that are ON and the audio's RMS level [dB FS]; windows below
    -50 dB FS left out; Spearman rho between the two [-1..1; 0 if either side
    is constant].
@@ -56,7 +56,7 @@ metrics (units in brackets):
    all pairs at least 4 s apart [fraction; 0 for a constant show, 1 when the
    same sound always gets the same lights].
 8. **Register** (:func:`register_accuracy`): a synthetic melody over C3-C6
-   (:func:`train.synth.make_melody`); per note each light's share of ON time
+   (:func:`train.show.synth.make_melody`); per note each light's share of ON time
    from the note's start, over at most 0.3 s (chunks weighted by their
    overlap with that span); a nearest-centroid classifier, 5-fold stratified
    (seeded), predicts the note's octave [fraction; chance 1/3].
@@ -259,7 +259,7 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
 def loudness_light(on: np.ndarray, listening) -> float:
     """Spearman rho between each 1 s window's share of ON (chunk, light) pairs and its level [dB FS].
 
-    :param listening: the song's :class:`train.listening.Listening` on the show's chunk grid.
+    :param listening: the song's :class:`train.show.listening.Listening` on the show's chunk grid.
     """
     if len(listening.loud_db) < 3:
         return float("nan")
@@ -468,7 +468,7 @@ def show_metrics(bright: np.ndarray, chunk_seconds: float, music_onsets: np.ndar
     :param music_onsets: [s]; ``onset_source``: ``"exact"`` or ``"detector"``.
     :param duration: song length [s] (default: chunks * chunk_seconds).
     :param sections: ``(labels, instances)`` per whole second, synthetic songs only.
-    :param listening: the song's :class:`train.listening.Listening` (loudness,
+    :param listening: the song's :class:`train.show.listening.Listening` (loudness,
         dark and consistency are None without it).
     :param notes: ``(n, 3)`` melody notes (start [s], MIDI, duration [s]) for
         the register metric (melody songs only).

@@ -1,6 +1,6 @@
 """What a listener hears, per stretch of time: the audio side of the show-quality metrics.
 
-The viewer metrics of :mod:`train.metrics` compare the lights with the sound:
+The viewer metrics of :mod:`train.show.metrics` compare the lights with the sound:
 is a louder passage brighter, is the house dark while music plays, do
 similar-sounding moments get similar lights. They need the sound described
 over the same stretches of time as the lights, *from the audio itself*, never

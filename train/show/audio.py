@@ -1,13 +1,38 @@
-"""Decode audio files to int16 PCM, the samples LightShowPi's decoder hands over."""
+"""Song files: find them, fingerprint them, decode them to int16 PCM (the samples
+LightShowPi's decoder hands over), write WAVs."""
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
-from typing import Tuple
+from typing import Iterable, List, Tuple
 
 import numpy as np
 
 AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".flac", ".wav", ".m4a", ".aac", ".opus", ".aiff", ".aif")
+
+
+def file_sha256(path: str) -> str:
+    """The hex SHA-256 of the file's bytes (what the caches and the report key songs by)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def list_songs(inputs: Iterable[str]) -> List[str]:
+    """Expand folders (recursively) and files into a sorted list of audio files."""
+    out: List[str] = []
+    for item in inputs:
+        if os.path.isdir(item):
+            for root, _dirs, files in os.walk(item):
+                out += [os.path.join(root, f) for f in files
+                        if f.lower().endswith(AUDIO_EXTENSIONS) and not f.startswith(".")]
+        else:
+            out.append(item)
+    return sorted(dict.fromkeys(out))
 
 
 class DecodeError(Exception):

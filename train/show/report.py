@@ -1,7 +1,7 @@
 """``python -m train report``: the show-quality table for many songs and methods.
 
 Songs: every audio file in ``../shared/music/`` (relative to the repository)
-unless songs are named, plus ``--synthetic N`` songs from :mod:`train.synth`
+unless songs are named, plus ``--synthetic N`` songs from :mod:`train.show.synth`
 with exact onsets and sections. Methods: the encoder, LightShowPi's
 frequency buckets and an 8-component PCA of the same feature frames; every
 method's rows go through the same LightShowPi brightness rule (song's own
@@ -55,10 +55,10 @@ a light is ON when brightness > 0.5 (LightShowPi's `onoff` pins). Mean/std: **{s
 | dark | share of the chunks at or above -40 dB FS in which every light is OFF |
 | consistency | 1 - d_nn / d_rand: lights' ON shares in 0.5 s windows, compared between each window and its nearest neighbour in sound (mean log-mel, 64 bands) at least 4 s away, against all pairs 4 s apart (0 = no better than chance, 1 = the same sound always gets the same lights) |
 | sections | synthetic songs only: leave-one-section-instance-out accuracy of a nearest-centroid classifier on each light's share of ON time per second (chance = 1/{kinds}) |
-| onsets | where the music onsets come from: **exact** (synthetic song ground truth) or **detector** (spectral flux on the plugin's 1024-sample feature frames, hop 512, 6 bands/octave, adaptive threshold and peak picking; `train/metrics.py`) |
+| onsets | where the music onsets come from: **exact** (synthetic song ground truth) or **detector** (spectral flux on the plugin's 1024-sample feature frames, hop 512, 6 bands/octave, adaptive threshold and peak picking; `train/show/metrics.py`) |
 
 Methods: **encoder** = the plugin ({model}); **buckets** = LightShowPi's own frequency buckets
-(log-spaced bands {fmin:g}-{fmax:g} Hz, log10 band power; `train/lightshow.py`, checked against the
+(log-spaced bands {fmin:g}-{fmax:g} Hz, log10 band power; `train/show/lightshow.py`, checked against the
 real LightShowPi's `.sync` output); **pca** = 8-component PCA of the same feature frames, scores
 standardised and mapped to 12 + 1.5 z like the encoder, fitted leave-one-out (a real song: on the
 other real songs of this run; a synthetic song: on all real songs).
@@ -92,8 +92,7 @@ class _Entry:
 
 
 def _load(args, model_rate: float) -> List[_Entry]:
-    from .audio import DecodeError
-    from .data import file_sha256, list_songs
+    from .audio import DecodeError, file_sha256, list_songs
     from .synth import make_song
 
     paths = list_songs(args.songs or ([MUSIC] if os.path.isdir(MUSIC) else []))

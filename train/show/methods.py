@@ -2,7 +2,7 @@
 
 * ``encoder``: the plugin itself, :class:`lightshowpi_autoencoder.pipeline.ChunkPipeline`
   (features -> encoder -> calibrated levels around 12 +- 1.5).
-* ``buckets``: LightShowPi's own frequency buckets (:mod:`train.lightshow`).
+* ``buckets``: LightShowPi's own frequency buckets (:mod:`train.show.lightshow`).
 * ``pca``: the simple linear alternative: an 8-component PCA of the same
   feature frames, fitted on training songs; each component's score is
   standardised with its training mean/std and put on LightShowPi's scale by
@@ -96,7 +96,7 @@ def encoder_rows(pcm: np.ndarray, rate: float, model, chunk_size: int) -> np.nda
 
 def bucket_rows(pcm: np.ndarray, rate: float, chunk_size: int, num_bins: int = N_CHANNELS,
                 **settings) -> np.ndarray:
-    """LightShowPi's frequency-bucket rows (:func:`train.lightshow.bucket_levels`)."""
+    """LightShowPi's frequency-bucket rows (:func:`train.show.lightshow.bucket_levels`)."""
     return lightshow.bucket_levels(pcm, rate, chunk_size, num_bins, **settings)
 
 

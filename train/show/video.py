@@ -6,8 +6,8 @@ per show (a row on a wire, or along a house's roof), each bulb lit as
 LightShowPi drives its pin (``onoff``: on or off; ``pwm``: the brightness),
 a spectrogram strip with a cursor at the current time, and the time.
 
-The lights are the :class:`train.methods.Show` objects that
-:func:`train.preview.compute` made for the PNG and the report; nothing here
+The lights are the :class:`train.show.methods.Show` objects that
+:func:`train.show.preview.compute` made for the PNG and the report; nothing here
 computes a level. Timing is LightShowPi's: it writes a chunk to the sound
 card and then sets the lights from that chunk's levels, so a light changes
 when its chunk starts to play. Video frame ``k`` is shown from ``k / fps``
@@ -498,8 +498,8 @@ def _remove(path: str) -> None:
 
 def renderer_for(song: "Song", shows: Dict[str, "Show"], chunk_size: int, labels: Sequence[str],
                  title: str, style: Optional[Style] = None) -> Renderer:
-    """A :class:`Renderer` of ``shows`` (name -> :class:`train.methods.Show`, drawn in
-    order, labelled by ``labels``) for ``song`` (a :class:`train.preview.Song`)."""
+    """A :class:`Renderer` of ``shows`` (name -> :class:`train.show.methods.Show`, drawn in
+    order, labelled by ``labels``) for ``song`` (a :class:`train.show.preview.Song`)."""
     from lightshowpi_autoencoder import features as F
 
     feats, _silent = F.song_features(song.pcm, song.rate, chunk_size)
