@@ -73,3 +73,37 @@ def test_the_check_sees_a_lazy_import(tmp_path):
     fake.write_text("def f():\n    from ..model import Autoencoder\n    import tensorflow\n")
     names = imports(fake, "train.show")
     assert {"train.model", "train.model.Autoencoder", "tensorflow"} <= names
+
+
+def _exists(dotted: str) -> bool:
+    path = ROOT.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+@pytest.mark.parametrize("path", modules("train") + modules("lightshowpi_autoencoder"),
+                         ids=module_name)
+def test_every_import_of_the_project_names_a_module_that_is_there(path):
+    """Lazy imports run only with what they need (a checkout, TensorFlow): a moved module
+    would fail there, so their targets are checked from the source. ``from A import B``
+    needs A to be a module here (B a name in it, or a module when A is a package)."""
+    project = ("train", "lightshowpi_autoencoder")
+    tree = ast.parse(path.read_text(), str(path))
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    missing = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            if base.split(".")[0] in project and not _exists(base):
+                missing.append(base)
+            init = ROOT.joinpath(*base.split(".")) / "__init__.py"
+            for a in node.names:        # ``from package import x``: a module, or a name of its own
+                if (base.split(".")[0] in project and init.is_file()
+                        and not _exists(base + "." + a.name) and a.name not in init.read_text()):
+                    missing.append(base + "." + a.name)
+        elif isinstance(node, ast.Import):
+            missing += [a.name for a in node.names
+                        if a.name.split(".")[0] in project and not _exists(a.name)]
+    assert not missing, "%s imports %s, which is not there" % (path.relative_to(ROOT), missing)

@@ -20,7 +20,7 @@ COMMANDS = {
     "report": ("train.show.report", "show-quality table for many songs and methods"),
     "crossval": ("train.crossval", "show-quality table with every song held out (trains per fold)"),
     "harness": ("train.harness", "the show in the real LightShowPi (both forks), scored"),
-    "bench": ("train.bench", "runtime and training benchmarks as a markdown table"),
+    "bench": ("train.bench.command", "runtime and training benchmarks as a markdown table"),
 }
 
 
