@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from train.show import metrics as M
+from train.show import onsets as O
 
 T = 2048 / 44100.0  # one chunk [s]
 
@@ -283,7 +284,7 @@ def test_register_from_lights():
 def test_detector_finds_the_exact_onsets_of_a_synthetic_song():
     from train.show.synth import make_song
     song = make_song(5, section_seconds=4, repeats=2)
-    found = M.detect_onsets(song.pcm, song.rate)
+    found = O.detect_onsets(song.pcm, song.rate)
     assert M.f_measure(song.onsets, found) > 0.9
 
 
@@ -296,7 +297,7 @@ def test_detector_on_clicks_and_silence():
         i = int(t * rate)
         pcm[i:i + 2000] = (8000 * rng.standard_normal((2000, 2)) *
                            np.exp(-np.arange(2000) / 300)[:, None]).astype(np.int16)
-    found = M.detect_onsets(pcm, rate)
+    found = O.detect_onsets(pcm, rate)
     assert M.f_measure(np.array(clicks), found) == 1.0
-    assert M.detect_onsets(np.zeros((rate, 2), np.int16), rate).size == 0
-    assert M.detect_onsets(np.zeros((100, 2), np.int16), rate).size == 0
+    assert O.detect_onsets(np.zeros((rate, 2), np.int16), rate).size == 0
+    assert O.detect_onsets(np.zeros((100, 2), np.int16), rate).size == 0

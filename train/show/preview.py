@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence, TextIO
 import numpy as np
 
 from . import lightshow, methods, metrics
+from .onsets import detect_onsets
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SAMPLE = os.path.join(REPO, "samples", "sugar-plum-fairy_excerpt.ogg")
@@ -156,7 +157,7 @@ def load_song(path: Optional[str], synthetic: Optional[int], start: float,
     sliced = lo > 0 or hi < pcm.shape[0]
     pcm = np.ascontiguousarray(pcm[lo:hi])
     if onsets is None:
-        onsets = metrics.detect_onsets(pcm, rate)
+        onsets = detect_onsets(pcm, rate)
     else:
         onsets = onsets[(onsets >= lo / rate) & (onsets < hi / rate)] - lo / rate
     if labels is not None and sliced:
@@ -371,7 +372,7 @@ def run(args: argparse.Namespace) -> int:
         if settings.stats == "cached" else "mean 12 / std 1.5 (LightShowPi's first play)"))
     print("music onsets: %d, %s" % (len(song.onsets), "exact (synthetic song)"
                                     if song.onset_source == "exact"
-                                    else "from the spectral-flux detector (train/show/metrics.py)"))
+                                    else "from the spectral-flux detector (train/show/onsets.py)"))
     if pca is not None:
         print("PCA fitted on %d songs (%d feature frames)" % (len(paths), pca.training_frames))
     print()

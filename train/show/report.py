@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import lightshow, methods, metrics, preview
+from . import lightshow, methods, metrics, onsets, preview
 
 log = logging.getLogger("train")
 MUSIC = os.path.normpath(os.path.join(preview.REPO, "..", "shared", "music"))
@@ -55,7 +55,7 @@ a light is ON when brightness > 0.5 (LightShowPi's `onoff` pins). Mean/std: **{s
 | dark | share of the chunks at or above -40 dB FS in which every light is OFF |
 | consistency | 1 - d_nn / d_rand: lights' ON shares in 0.5 s windows, compared between each window and its nearest neighbour in sound (mean log-mel, 64 bands) at least 4 s away, against all pairs 4 s apart (0 = no better than chance, 1 = the same sound always gets the same lights) |
 | sections | synthetic songs only: leave-one-section-instance-out accuracy of a nearest-centroid classifier on each light's share of ON time per second (chance = 1/{kinds}) |
-| onsets | where the music onsets come from: **exact** (synthetic song ground truth) or **detector** (spectral flux on the plugin's 1024-sample feature frames, hop 512, 6 bands/octave, adaptive threshold and peak picking; `train/show/metrics.py`) |
+| onsets | where the music onsets come from: **exact** (synthetic song ground truth) or **detector** (spectral flux on the plugin's 1024-sample feature frames, hop 512, 6 bands/octave, adaptive threshold and peak picking; `train/show/onsets.py`) |
 
 Methods: **encoder** = the plugin ({model}); **buckets** = LightShowPi's own frequency buckets
 (log-spaced bands {fmin:g}-{fmax:g} Hz, log10 band power; `train/show/lightshow.py`, checked against the
@@ -241,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         for row in rows.values():
             row["stuck_count"] = len(row["stuck"])
         if e.kind == "synthetic":
-            det = metrics.detect_onsets(song.pcm, song.rate)
+            det = onsets.detect_onsets(song.pcm, song.rate)
             detector_check.append({"song": song.name, "f": metrics.f_measure(song.onsets, det)})
         results.append({"name": song.name, "kind": e.kind, "seconds": song.seconds,
                         "onset_source": song.onset_source, "music_onsets": int(len(song.onsets)),
@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
                            "pca": "leave-one-out: other real songs (synthetic songs: all real songs)",
                            "onset_window_s": metrics.WINDOW},
               "methods": names, "songs": results, "means": means, "means_by_kind": by_kind,
-              "detector_check": detector_check, "detector": metrics.DETECTOR}
+              "detector_check": detector_check, "detector": onsets.DETECTOR}
     os.makedirs(args.out, exist_ok=True)
     md, js = os.path.join(args.out, "report.md"), os.path.join(args.out, "report.json")
     write_markdown(md, report)
