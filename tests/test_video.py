@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from train import cli
-from train.show import ffmpeg, methods, preview, video
+from train.show import drawing, ffmpeg, methods, mp4, preview, video
 
 from .conftest import SAMPLE
 
@@ -94,8 +94,8 @@ def test_each_frame_shows_the_chunk_playing_when_it_starts(rate, chunk, fps):
 
 
 def test_clock_text():
-    assert video.clock(0) == "0:00.0" and video.clock(61.26) == "1:01.2"
-    assert video.clock(599.99) == "9:59.9" and video.clock(-1) == "0:00.0"
+    assert drawing.clock(0) == "0:00.0" and drawing.clock(61.26) == "1:01.2"
+    assert drawing.clock(599.99) == "9:59.9" and drawing.clock(-1) == "0:00.0"
 
 
 # ---------------------------------------------------------------- frames, uncompressed
@@ -150,7 +150,7 @@ def test_mp4_plays_the_song_with_the_show_drawn_in_sync(tmp_path, sample_song, m
     settings = methods.ShowSettings(pin_mode=pin_mode)
     shows = preview.compute(sample_song, settings, model, None)
     r = video.renderer_for(sample_song, shows, settings.chunk_size, ["model", "buckets"], "t", SMALL)
-    path = video.encode(str(tmp_path / "show.mp4"), r, sample_song.pcm, sample_song.rate, ff,
+    path = mp4.encode(str(tmp_path / "show.mp4"), r, sample_song.pcm, sample_song.rate, ff,
                         progress=False)
     info = probe(ff, path)
     kinds = {kind: (codec, rest) for kind, codec, rest in info["streams"]}
@@ -193,7 +193,7 @@ def test_any_sample_rate_and_chunk_size(tmp_path, sample_song, model):
     shows = preview.compute(song, settings, model, None, ("buckets",))
     style = video.Style(320, 180, 30, "house")
     r = video.renderer_for(song, shows, 3000, ["buckets"], "t", style)
-    path = video.encode(str(tmp_path / "odd.mp4"), r, song.pcm, song.rate, ff, progress=False)
+    path = mp4.encode(str(tmp_path / "odd.mp4"), r, song.pcm, song.rate, ff, progress=False)
     assert abs(probe(ff, path)["duration"] - song.seconds) < 0.1
     frames = decode_frames(ff, path, style)
     pins = shows["buckets"].pins
@@ -216,7 +216,7 @@ def test_the_bundled_ffmpeg_makes_a_playable_mp4(tmp_path):
     r = video.Renderer([video.Panel("a", pins)], np.full((24, 513), -6.0), 24 * 2048, 44100, 2048,
                        "t", SMALL)
     pcm = (np.sin(np.arange(24 * 2048) / 10.0)[:, None] * 8000).astype(np.int16)
-    path = video.encode(str(tmp_path / "b.mp4"), r, pcm, 44100, ff, progress=False)
+    path = mp4.encode(str(tmp_path / "b.mp4"), r, pcm, 44100, ff, progress=False)
     info = probe(ff, path)
     assert [(k, c) for k, c, _ in info["streams"]] == [("Video", "h264"), ("Audio", "aac")]
     assert "yuv420p(tv, bt709" in info["streams"][0][2]
@@ -235,7 +235,7 @@ def test_a_failing_ffmpeg_leaves_no_file_and_says_why(tmp_path):
                        44100, 2048, "t", SMALL)
     out = tmp_path / "x.mp4"
     with pytest.raises(ffmpeg.FfmpegError) as err:
-        video.encode(str(out), r, np.zeros((50 * 2048, 2), np.int16), 44100,
+        mp4.encode(str(out), r, np.zeros((50 * 2048, 2), np.int16), 44100,
                      ffmpeg.Ffmpeg(str(fake), "given", "fake"), progress=False)
     assert "Unknown encoder libx264" in str(err.value) and "exit 3" in str(err.value)
     assert not out.exists() and not (tmp_path / "x.mp4.part").exists()

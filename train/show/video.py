@@ -26,26 +26,25 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import ffmpeg as ffmpeg_mod
+from .drawing import (RGB, Bulb, Glyphs, bulb_patches, clock, load_font, min_distance,
+                      spectrogram_image)
+from .mp4 import encode
 
 if TYPE_CHECKING:  # only for hints: the video takes what preview.compute made
     from .methods import Show
     from .preview import Song
 
-RGB = Tuple[int, int, int]
 #: C9 multicolour Christmas bulbs: red, green, gold, blue, orange (repeated for more channels).
 CHRISTMAS: Tuple[RGB, ...] = ((255, 43, 43), (32, 208, 80), (255, 200, 48), (58, 128, 255),
                               (255, 138, 28))
 LAYOUTS = ("row", "house")
-#: Sample rates the AAC encoder takes; others are resampled to 48 kHz (timing unchanged).
-AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 
 SKY_TOP, SKY_BOTTOM = (6, 9, 22), (18, 22, 44)
 HEADER = (10, 12, 26)
@@ -83,23 +82,6 @@ class Panel:
     pins: np.ndarray
 
 
-@dataclass
-class Bulb:
-    """One drawn bulb: centre ``(x, y)`` [px], its patch ``[y0:y1, x0:x1]`` and the
-    change from OFF to fully ON there (int16 ``(h, w, 3)``); ``on``/``off`` are
-    the centre's colours."""
-
-    x: int
-    y: int
-    y0: int
-    y1: int
-    x0: int
-    x1: int
-    delta: np.ndarray
-    on: RGB
-    off: RGB
-
-
 def frame_chunks(n_frames: int, fps: int, rate: int, chunk_size: int, n_chunks: int) -> np.ndarray:
     """The chunk playing at each video frame's start, int ``(n_frames,)``.
 
@@ -131,121 +113,6 @@ def parse_colors(text: str) -> Tuple[RGB, ...]:
     if not out:
         raise ValueError("no colours in %r" % text)
     return tuple(out)
-
-
-# ---------------------------------------------------------------- drawing helpers
-
-def _font(size: int, mono: bool = False):
-    """DejaVu from matplotlib's data (a preview dependency), else Pillow's built-in font."""
-    import importlib.util
-    from PIL import ImageFont
-
-    spec = importlib.util.find_spec("matplotlib")
-    if spec and spec.submodule_search_locations:
-        name = "DejaVuSansMono.ttf" if mono else "DejaVuSans.ttf"
-        path = os.path.join(list(spec.submodule_search_locations)[0], "mpl-data", "fonts", "ttf", name)
-        if os.path.isfile(path):
-            return ImageFont.truetype(path, max(6, int(size)))
-    try:
-        return ImageFont.load_default(size=max(6, int(size)))
-    except TypeError:  # Pillow < 10.1: one fixed size
-        return ImageFont.load_default()
-
-
-def _colormap(values: np.ndarray) -> np.ndarray:
-    """``values`` in [0, 1] -> uint8 RGB with matplotlib's magma (the PNG's colours)."""
-    try:
-        from matplotlib import colormaps
-        lut = (colormaps["magma"](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
-    except ImportError:
-        ramp = np.linspace(0, 1, 256)[:, None]
-        lut = (np.clip(np.hstack([ramp * 1.4, ramp ** 2, 0.5 * ramp + 0.2 * (1 - ramp)]), 0, 1)
-               * 255).astype(np.uint8)
-    return lut[np.clip((values * 255).round().astype(np.intp), 0, 255)]
-
-
-def spectrogram_image(feats: np.ndarray, rate: float, width: int, height: int) -> np.ndarray:
-    """The song's spectrogram as uint8 RGB ``(height, width, 3)``: time across, log frequency up.
-
-    :param feats: the plugin's feature frames, log10 power ``(n_chunks, 513)``.
-    :param rate: the audio's sample rate [Hz] (bin ``j`` is ``j * rate / 1024`` Hz).
-    """
-    feats = np.asarray(feats, dtype=np.float64)
-    n, bins = feats.shape
-    hz_per_bin = float(rate) / (2 * (bins - 1))
-    top = min(16000.0, rate / 2.0)
-    freqs = np.geomspace(30.0, top, height)[::-1]  # row 0 is the top: high frequencies
-    rows = np.clip(np.round(freqs / hz_per_bin).astype(np.intp), 1, bins - 1)
-    cols = np.minimum(((np.arange(width) + 0.5) / width * n).astype(np.intp), n - 1)
-    kept = feats[:, 1:int(top / hz_per_bin) + 1]
-    lo, hi = float(np.percentile(kept, 5)), float(kept.max())
-    values = (feats[np.ix_(cols, rows)].T - lo) / max(hi - lo, 1e-9)
-    return _colormap(np.clip(values, 0, 1))
-
-
-def _bulb_patches(x: float, y: float, core: float, glow: float, color: RGB,
-                  base: np.ndarray) -> Bulb:
-    """Paint an OFF bulb into ``base`` (uint8 image, in place) and return the bulb with
-    its OFF -> ON change: a flat core of the bulb's colour and an additive glow."""
-    h, w = base.shape[:2]
-    reach = int(math.ceil(glow)) + 1
-    xi, yi = int(round(x)), int(round(y))
-    x0, x1 = max(0, xi - reach), min(w, xi + reach + 1)
-    y0, y1 = max(0, yi - reach), min(h, yi + reach + 1)
-    yy, xx = np.mgrid[y0:y1, x0:x1]
-    d = np.hypot(xx - xi, yy - yi)
-    inside = np.clip(core - d + 0.5, 0.0, 1.0)[..., None]          # antialiased core disk
-    ring = np.clip((d - core) / max(glow - core, 1e-6), 0.0, 1.0)
-    halo = (0.55 * np.exp(-(3.0 * ring) ** 2) * np.clip((glow - d), 0.0, 1.0))[..., None]
-    col = np.array(color, dtype=np.float64)
-    off_rgb = 0.22 * col + 14.0
-    region = base[y0:y1, x0:x1].astype(np.float64)
-    off = region * (1 - inside) + off_rgb * inside
-    lit = region * (1 - inside) + col * inside + halo * (1 - inside) * col
-    off8 = np.clip(np.round(off), 0, 255).astype(np.uint8)
-    lit8 = np.clip(np.round(lit), 0, 255).astype(np.uint8)
-    base[y0:y1, x0:x1] = off8
-    return Bulb(xi, yi, y0, y1, x0, x1, lit8.astype(np.int16) - off8.astype(np.int16),
-                tuple(int(v) for v in np.clip(np.round(col), 0, 255)),
-                tuple(int(v) for v in np.clip(np.round(off_rgb), 0, 255)))
-
-
-def _min_distance(points: Sequence[Tuple[float, float]]) -> float:
-    p = np.asarray(points, dtype=np.float64)
-    if len(p) < 2:
-        return float("inf")
-    d = np.hypot(p[:, None, 0] - p[None, :, 0], p[:, None, 1] - p[None, :, 1])
-    return float(d[~np.eye(len(p), dtype=bool)].min())
-
-
-class Glyphs:
-    """Pre-rendered characters of a monospaced font on a fixed background, pasted by array copy."""
-
-    def __init__(self, size: int, fg: RGB, bg: RGB, chars: str = "0123456789:./ -") -> None:
-        from PIL import Image, ImageDraw
-
-        font = _font(size, mono=True)
-        self.width = int(math.ceil(font.getlength("0")))
-        ascent, descent = font.getmetrics()
-        self.height = ascent + descent
-        self.cells: Dict[str, np.ndarray] = {}
-        for ch in chars:
-            img = Image.new("RGB", (self.width, self.height), bg)
-            ImageDraw.Draw(img).text((0, 0), ch, font=font, fill=fg)
-            self.cells[ch] = np.asarray(img)
-
-    def paste(self, out: np.ndarray, text: str, right: int, top: int) -> None:
-        """Write ``text`` into ``out`` with its right edge at x = ``right``."""
-        x = right - self.width * len(text)
-        for ch in text:
-            out[top:top + self.height, x:x + self.width] = self.cells.get(ch, self.cells[" "])
-            x += self.width
-
-
-def clock(seconds: float) -> str:
-    """``m:ss.s``."""
-    tenths = int(math.floor(max(seconds, 0.0) * 10 + 1e-9))
-    return "%d:%02d.%d" % (tenths // 600, tenths // 10 % 60, tenths % 10)
 
 
 # ---------------------------------------------------------------- the frames
@@ -289,14 +156,14 @@ class Renderer:
 
         img = Image.fromarray(base)
         draw = ImageDraw.Draw(img)
-        draw.text((margin, int(9 * s)), title, font=_font(17 * s), fill=TEXT)
+        draw.text((margin, int(9 * s)), title, font=load_font(17 * s), fill=TEXT)
         draw.text((sx0, sy1 + int(4 * s)), "spectrogram, 30 Hz - %g kHz (log); the white line is now"
-                  % (min(16000, rate / 2) / 1000), font=_font(12 * s), fill=DIM_TEXT)
+                  % (min(16000, rate / 2) / 1000), font=load_font(12 * s), fill=DIM_TEXT)
 
         # the panels share the space between header and strip
         top, bottom = head + int(6 * s), sy0 - int(10 * s)
         step = (bottom - top) / len(panels)
-        label_font, number_font = _font(15 * s), _font(11 * s)
+        label_font, number_font = load_font(15 * s), load_font(11 * s)
         rects = []
         for j, panel in enumerate(panels):
             py0, py1 = int(top + j * step), int(top + (j + 1) * step)
@@ -315,7 +182,7 @@ class Renderer:
 
         self.bulbs: List[List[Bulb]] = []
         for points, core, glow in places:
-            self.bulbs.append([_bulb_patches(x, y, core, glow, style.colors[c % len(style.colors)], base)
+            self.bulbs.append([bulb_patches(x, y, core, glow, style.colors[c % len(style.colors)], base)
                                for c, (x, y) in enumerate(points)])
         self.background = base
         self.glyphs = Glyphs(int(20 * s), TEXT, HEADER)
@@ -374,7 +241,7 @@ class Renderer:
             spacing = 2 * half / n
             core = max(2.0, min(spacing * 0.22, h * 0.09, 22 * s))
             glow = min(2.6 * core, spacing / 2, h * 0.3)
-        glow = max(core + 1.0, min(glow, _min_distance(points) / 2))
+        glow = max(core + 1.0, min(glow, min_distance(points) / 2))
         return points, core, glow
 
     def frame(self, k: int) -> np.ndarray:
@@ -409,89 +276,6 @@ class Renderer:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         Image.fromarray(self.frame(max(k, 0))).save(path, optimize=True)
         return path
-
-
-# ---------------------------------------------------------------- the MP4
-
-def encode(path: str, renderer: Renderer, pcm: np.ndarray, rate: int,
-           ff: Optional[ffmpeg_mod.Ffmpeg] = None, progress: bool = True) -> str:
-    """Render every frame into ``path`` (MP4: H.264 yuv420p + AAC) with ``pcm`` as its audio.
-
-    :param pcm: int16 ``(frames, channels)``, the samples the shows were computed from.
-    :raises ffmpeg.FfmpegError: no usable ffmpeg, or it failed (its message included).
-    Writes ``path + ".part"`` and renames it, so a failed run leaves no broken file.
-    """
-    import subprocess
-
-    from .audio import write_wav
-
-    ff = ff or ffmpeg_mod.find()
-    style = renderer.style
-    out_dir = os.path.dirname(os.path.abspath(path))
-    os.makedirs(out_dir, exist_ok=True)
-    part = path + ".part"
-    audio_rate = [] if int(rate) in AAC_RATES else ["-ar", "48000"]
-    with tempfile.TemporaryDirectory(prefix="lspai-video-") as tmp:
-        wav = os.path.join(tmp, "audio.wav")
-        write_wav(wav, pcm, int(rate))
-        cmd = [ff.path, "-hide_banner", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "%dx%d" % (style.width, style.height),
-               "-framerate", str(style.fps), "-i", "pipe:0", "-i", wav,
-               "-map", "0:v:0", "-map", "1:a:0",
-               # BT.709 limited range, tagged, as browsers and phones assume for HD video
-               # (setparams too: newer ffmpegs take the tags from the frames, not the options)
-               "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,setparams="
-               "range=tv:color_primaries=bt709:color_trc=bt709:colorspace=bt709",
-               "-c:v", "libx264", "-preset", "veryfast", "-tune", "animation", "-crf", "20",
-               "-g", str(2 * style.fps), "-pix_fmt", "yuv420p",
-               "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
-               "-color_range", "tv",
-               "-c:a", "aac", "-b:a", "160k"] + audio_rate + [
-               "-movflags", "+faststart", "-f", "mp4", part]
-        with open(os.path.join(tmp, "ffmpeg.log"), "w+") as errors:
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                    stderr=errors)
-            bar, broken = None, False
-            try:
-                if progress:
-                    from tqdm import tqdm
-                    bar = tqdm(total=renderer.n_frames, unit="frame", desc="video", leave=False,
-                               disable=None, file=sys.stderr)
-                for k in range(renderer.n_frames):
-                    proc.stdin.write(renderer.frame(k).data)
-                    if bar is not None:
-                        bar.update(1)
-                proc.stdin.close()
-            except BrokenPipeError:  # ffmpeg stopped reading: its log says why
-                broken = True
-                try:
-                    proc.stdin.close()
-                except BrokenPipeError:
-                    pass
-            except BaseException:
-                proc.kill()
-                proc.wait()
-                _remove(part)
-                raise
-            finally:
-                if bar is not None:
-                    bar.close()
-            rc = proc.wait()
-            if rc != 0 or broken:
-                errors.seek(0)
-                tail = " | ".join(errors.read().strip().splitlines()[-4:])
-                _remove(part)
-                raise ffmpeg_mod.FfmpegError("%s failed writing %s (exit %d): %s"
-                                             % (ff.describe(), path, rc, tail or "no message"))
-    os.replace(part, path)
-    return path
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 # ---------------------------------------------------------------- from the shows
