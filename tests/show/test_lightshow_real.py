@@ -24,7 +24,7 @@ import pytest
 from train.show import lightshow as L
 from train.show.audio import decode, write_wav
 
-from .conftest import SAMPLE, SHARED
+from ..conftest import SAMPLE, SHARED
 
 HARNESS = os.path.join(SHARED, "lightshowpi-harness", "run_lsp.sh")
 CHECKOUTS = [p for p in os.environ.get("LIGHTSHOWPI_HOME", "").split(os.pathsep) if p]

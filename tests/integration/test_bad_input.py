@@ -5,7 +5,7 @@ file and the fix (or, with ``autoencoder_strict = on``, stops with status 1
 and that line last); a bad setting reaches the log; no cache with NaN/Inf
 rows or with rows another model made is trusted. Runs when
 ``LIGHTSHOWPI_HOME`` names checkouts (both forks), skipped otherwise; see
-test_integration.py for the harness.
+conftest.py for the harness.
 """
 import configparser
 import os
@@ -15,15 +15,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from . import bad_models
-from .conftest import shared_song
-from .test_integration import CHECKOUTS, _excerpt, _plugin_log_lines, harness_venv, lsp  # noqa: F401
+from .. import bad_models
+from ..conftest import shared_song
+from .conftest import MARKS, _excerpt, _plugin_log_lines
 
-pytestmark = pytest.mark.integration
-if not CHECKOUTS:
-    pytestmark = [pytest.mark.integration, pytest.mark.skip(
-        reason="LIGHTSHOWPI_HOME is not set: no real LightShowPi checkout to run "
-               "(extract one with ../shared/lightshowpi-harness/setup_lsp.sh)")]
+pytestmark = MARKS
 
 
 def _errors(run):

@@ -19,8 +19,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from .support import build_audio_levels
-from .test_integration import CHECKOUTS, HARNESS, Run, _excerpt, harness_venv  # noqa: F401
+from ..support import build_audio_levels
+from .conftest import CHECKOUTS, HARNESS, Run, _excerpt
 
 pytestmark = pytest.mark.integration
 

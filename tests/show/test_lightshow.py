@@ -2,7 +2,7 @@
 
 The numbers marked "from the real LightShowPi" were read from the harness's
 boot.json of a run of LightShowPi Neo (chunk 4096, 44.1 kHz, defaults); the
-full comparison with a real run is tests/test_lightshow_real.py.
+full comparison with a real run is tests/show/test_lightshow_real.py.
 """
 import numpy as np
 import pytest

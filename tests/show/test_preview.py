@@ -11,7 +11,7 @@ import pytest
 from train import cli
 from train.show import methods, preview, report
 
-from .conftest import MUSIC, REPO, SAMPLE
+from ..conftest import MUSIC, REPO, SAMPLE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

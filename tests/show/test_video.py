@@ -11,7 +11,7 @@ import pytest
 from train import cli
 from train.show import drawing, ffmpeg, methods, mp4, preview, video
 
-from .conftest import SAMPLE
+from ..conftest import SAMPLE
 
 SMALL = video.Style(width=480, height=270, fps=25)
 
