@@ -35,21 +35,21 @@ class PCM(object):
         self._t0, self._frames, self._reads = None, 0, 0
         self._src = open(os.environ["LSPAI_TEST_CAPTURE"], "rb") if type == PCM_CAPTURE else None
 
+    def _set(self, name, value):
+        setattr(self, name, value)
+        return value
+
     def setchannels(self, n):
-        self.channels = n
-        return n
+        return self._set("channels", n)
 
     def setrate(self, r):
-        self.rate = r
-        return r
+        return self._set("rate", r)
 
     def setformat(self, f):
-        self.format = f
-        return f
+        return self._set("format", f)
 
     def setperiodsize(self, p):
-        self.periodsize = p
-        return p
+        return self._set("periodsize", p)
 
     def write(self, data):
         frames = len(data) // (2 * max(1, self.channels))
