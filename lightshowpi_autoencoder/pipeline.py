@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from . import features
+from .feature_stream import ChunkFeatures, clip_ufunc
 from .features import N_BINS
 from .encoder import Encoder
 from .errors import PluginError
@@ -84,15 +85,15 @@ class ChunkPipeline:
         buffer = self.encoder.input_buffer()
         if buffer is not None and buffer.shape != (1, N_BINS):
             buffer = None
-        self.features = features.ChunkFeatures(self.channels, self.audio_rate,
-                                               model.sample_rate, engine, out=buffer)
+        self.features = ChunkFeatures(self.channels, self.audio_rate,
+                                      model.sample_rate, engine, out=buffer)
         self._seconds: dict = {}
         self._sum = np.empty(N_BINS - 1)
         if self.stage is not None and not self.features.remap:
             # the stage gets _loudness(), within LOUDNESS_ERROR of the definition: it
             # takes any decision that close to its line on the definition instead
             self.stage.loudness_check(_exact_loudness, LOUDNESS_ERROR)
-        self._clip = features.clip_ufunc()
+        self._clip = clip_ufunc()
         self._lo = self._hi = None
         if self.input_range is not None:
             self._lo, self._hi = self.input_range   # float32 (513,), checked at load

@@ -1,6 +1,6 @@
 """The optimised per-chunk path against a straightforward reference, on random and real chunks.
 
-The runtime's per-chunk path (features.ChunkFeatures, switching.Switching, the encoder's
+The runtime's per-chunk path (feature_stream.ChunkFeatures, switching.Switching, the encoder's
 direct calls, pipeline.ChunkPipeline) is written for speed: buffers kept between chunks,
 numpy's private FFT ufunc, the ON/OFF rules on Python floats. Here each is run against
 the plain formulas: features bit for bit against features.chunk_features (what training
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from lightshowpi_autoencoder import encoder as E
+from lightshowpi_autoencoder import feature_stream as FS
 from lightshowpi_autoencoder import features as F
 from lightshowpi_autoencoder import modelfile
 from lightshowpi_autoencoder import pipeline as P
@@ -85,7 +86,7 @@ class ReferenceSwitching:
 
 def _real_pcm():
     """A decoded real song: the bundled sample (always there), int16 ``(frames, 2)``."""
-    from train.audio import decode
+    from train.show.audio import decode
     pcm, rate = decode(SAMPLE)
     assert rate == 44100
     return pcm
@@ -120,7 +121,7 @@ def test_chunk_features_object_is_chunk_features_bit_for_bit_on_random_chunks(se
         data = [pcm.tobytes(), pcm, bytearray(pcm.tobytes()), memoryview(pcm),
                 pcm.tobytes() + b"\x01"][trial % 5]
         for model_rate in (None, 44100.0, 48000.0, 22050.0):
-            f = F.ChunkFeatures(channels, 44100.0, model_rate)
+            f = FS.ChunkFeatures(channels, 44100.0, model_rate)
             for _ in range(2):                         # a second call reuses the buffers
                 got = f(data)
                 got = None if got is None else got.copy()
@@ -129,7 +130,7 @@ def test_chunk_features_object_is_chunk_features_bit_for_bit_on_random_chunks(se
 
 def test_chunk_features_object_follows_a_stream_of_real_chunks_and_lengths(real_pcm):
     for chunk in (2048, 4096, 3000):
-        f = F.ChunkFeatures(2, 44100.0, 44100.0)
+        f = FS.ChunkFeatures(2, 44100.0, 44100.0)
         n = -(-len(real_pcm) // chunk)                 # the last chunk is shorter
         for i in range(n):
             data = real_pcm[i * chunk:(i + 1) * chunk].tobytes()
@@ -151,14 +152,14 @@ def test_chunk_features_object_with_an_engine_is_chunk_features_with_it():
     rng = np.random.default_rng(3)
     for n in (2048, 4096, 1024, 700, 5000):
         pcm = rng.integers(-3000, 3000, size=2 * n).astype(np.int16)
-        f = F.ChunkFeatures(2, 44100.0, None, engine)
+        f = FS.ChunkFeatures(2, 44100.0, None, engine)
         assert _same(f(pcm.tobytes()).copy(),
                      F.chunk_features(pcm.tobytes(), 2, 44100.0, None, engine))
     assert calls
 
 
 def test_a_copied_chunk_features_object_computes_on_its_own_buffers(real_pcm):
-    f = F.ChunkFeatures(2, 44100.0)
+    f = FS.ChunkFeatures(2, 44100.0)
     data = [real_pcm[i * 2048:(i + 1) * 2048].tobytes() for i in (100, 200)]
     f(data[0])
     g = copy.deepcopy(f)
@@ -168,12 +169,12 @@ def test_a_copied_chunk_features_object_computes_on_its_own_buffers(real_pcm):
 
 def test_direct_rfft_and_clip_ufunc_are_numpys_own():
     rng = np.random.default_rng(0)
-    rfft = F._rfft_direct()
+    rfft = FS._rfft_direct()
     for n in (1, 3, 4, 7):
         frames = rng.normal(size=(n, F.FRAME))
         assert np.array_equal(rfft(frames, np.empty((n, F.N_BINS), complex)),
                               np.fft.rfft(frames, axis=-1))
-    clip = F.clip_ufunc()
+    clip = FS.clip_ufunc()
     x = rng.normal(size=513).astype(np.float32)
     lo, hi = np.float32(-0.3) + np.zeros(513, np.float32), np.float32(0.4) + np.zeros(513, np.float32)
     assert np.array_equal(clip(x, lo, hi), np.minimum(np.maximum(x, lo), hi))
@@ -299,7 +300,7 @@ def test_pipeline_loudness_is_within_its_documented_error(default_model, real_pc
 
 def test_pipeline_on_every_shared_song_decides_as_the_reference(default_model):
     """Every shared song (when there), both chunk sizes: no decision differs."""
-    from train.audio import decode
+    from train.show.audio import decode
     songs = sorted(f for f in os.listdir(MUSIC) if f.endswith((".mp3", ".ogg"))) \
         if os.path.isdir(MUSIC) else []
     if not songs:

@@ -1,7 +1,7 @@
 """The FFT subclass LightShowPi gets: levels, fallbacks, strict mode, caches, GPU rule.
 
 These run against a stand-in of LightShowPi's FFT interface (tests/conftest.py);
-tests/test_integration.py runs the same paths in the real LightShowPi.
+tests/integration/test_file.py runs the same paths in the real LightShowPi.
 """
 import configparser
 import logging

@@ -7,7 +7,7 @@ daemon thread that holds the buffered reader's lock, and a ``close()`` that
 kills the child and joins the thread. With a plain ``sys.exit`` while it
 reads, the interpreter's final garbage collection closes it after the thread
 is frozen and CPython aborts: the control run shows the stand-in reproduces
-that. tests/test_integration_bad_input.py runs the real thing in LightShowPi.
+that. tests/integration/test_bad_input.py runs the real thing in LightShowPi.
 """
 import os
 import subprocess

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from lightshowpi_autoencoder import switching as SW
-from train import lightshow
+from train.show import lightshow
 
 DT = 2048 / 44100.0          # one chunk of the original LightShowPi [s]
 QUIET = np.full(513, -6.0)   # a feature frame [log10 power]
@@ -133,7 +133,7 @@ def test_a_light_that_does_not_fit_the_song_is_not_stuck_on_later_plays():
     mean, std = lightshow.cache_stats(rows)
     on = lightshow.brightness(rows, mean, std) > 0.5
     assert 0.05 < on[:, 4].mean() < 0.95
-    from train import metrics
+    from train.show import metrics
     runs = metrics.on_periods(on[:, 4])
     if on[-1, 4]:
         runs = runs[:-1]                               # the last one is cut by the song's end

@@ -21,7 +21,7 @@ from train.model import Autoencoder  # noqa: E402
 
 def test_training_frames_are_the_runtime_frames(tmp_path):
     song = data.load_song(SAMPLE, 2048, 44100, str(tmp_path))
-    from train.audio import decode
+    from train.show.audio import decode
     pcm, rate = decode(SAMPLE)
     for i in (0, 100, len(song.features) - 1):
         chunk = pcm[i * 2048:(i + 1) * 2048].tobytes()
@@ -41,7 +41,7 @@ def test_feature_cache_is_used_and_keyed_by_settings(tmp_path, monkeypatch):
 def test_undecodable_and_silent_files_are_skipped_with_a_warning(tmp_path, caplog):
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"not audio at all" * 100)
-    from train.audio import write_wav
+    from train.show.audio import write_wav
     quiet = tmp_path / "quiet.wav"
     write_wav(str(quiet), np.zeros((44100, 2), np.int16), 44100)
     with caplog.at_level(logging.WARNING):
@@ -116,7 +116,7 @@ def fitted_seed(tmp_path_factory):
 def test_calibration_puts_training_levels_on_lightshowpi_scale(fitted_seed):
     model = modelfile.load(fitted_seed)
     assert model.shaping is None
-    from train.audio import decode
+    from train.show.audio import decode
     pcm, rate = decode(SAMPLE)
     rows = ChunkPipeline(model, 8, 0, rate, 2).song(pcm, 2048)
     live = rows[rows.any(axis=1)]
@@ -131,7 +131,7 @@ def test_default_preset_exports_the_switching_stage(fitted):
     model = modelfile.load(fitted[0])
     assert model.shaping == switching.DEFAULTS and model.meta["shaping"]["kind"] == switching.KIND
     assert set(model.calibration["loudness"]) == {"mean", "std"}
-    from train.audio import decode
+    from train.show.audio import decode
     pcm, rate = decode(SAMPLE)
     rows = ChunkPipeline(model, 8, 0, rate, 2).song(pcm, 2048)
     live = rows[rows.any(axis=1)]

@@ -16,11 +16,11 @@ COMMANDS = {
     "fit": ("train.fit", "train a model on songs and export it for the runtime"),
     "evaluate": ("train.evaluate", "score a model on songs (reconstruction loss, channel use)"),
     "plot": ("train.plots", "draw a song's spectrogram, reconstruction and channel activations"),
-    "preview": ("train.preview", "see the light show of a song: encoder vs LightShowPi's buckets"),
-    "report": ("train.report", "show-quality table for many songs and methods"),
+    "preview": ("train.show.preview", "see the light show of a song: encoder vs LightShowPi's buckets"),
+    "report": ("train.show.report", "show-quality table for many songs and methods"),
     "crossval": ("train.crossval", "show-quality table with every song held out (trains per fold)"),
     "harness": ("train.harness", "the show in the real LightShowPi (both forks), scored"),
-    "bench": ("train.bench", "runtime and training benchmarks as a markdown table"),
+    "bench": ("train.bench.command", "runtime and training benchmarks as a markdown table"),
 }
 
 

@@ -12,13 +12,13 @@ trained on, and their seeds are not the ones ``fit`` tunes on). The rows:
   shows whether the learning matters;
 * ``buckets``: LightShowPi's own frequency buckets;
 * ``buckets+switching``: the buckets through the shipped switching stage
-  (:class:`train.methods.BucketSwitching`): does the stage alone do it?
+  (:class:`train.show.methods.BucketSwitching`): does the stage alone do it?
 * ``pca``: an 8-component PCA of the features, fitted leave-one-out.
 
 Every show is scored at each chunk size (default 2048, the original
 LightShowPi, and 4096, Neo) with the same models, through LightShowPi's
 brightness rule with the song's own cached statistics, on the lights' ON/OFF
-states (:mod:`train.metrics`). Means: rhythm, flashes, mean abs r, loudness,
+states (:mod:`train.show.metrics`). Means: rhythm, flashes, mean abs r, loudness,
 dark and consistency over the real and synthetic section songs; sections over
 the section songs; register over the melodies; stuck = the most stuck lights
 on any one song. Writes ``OUT/crossval.md`` and ``.json``.
@@ -36,7 +36,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import lightshow, methods, preview, report, select
+from . import select
+from .show import lightshow, methods, preview, report
 
 log = logging.getLogger("train")
 
@@ -109,9 +110,8 @@ class _Fitter:
 
 def _songs(args):
     """``(real [(path, Song)], synthetic [Song])``."""
-    from .audio import DecodeError
-    from .data import list_songs
-    from .synth import make_song
+    from .show.audio import DecodeError, list_songs
+    from .show.synth import make_song
 
     real = []
     for path in list_songs(args.songs or [report.MUSIC]):
@@ -264,7 +264,7 @@ def markdown(out: Dict) -> str:
     lines = ["# Show quality, every song held out", "",
              "Generated %s by `%s`. Real songs: each scored by a model trained on the other real "
              "songs; synthetic songs: by a model trained on all real songs. All metrics on the "
-             "lights' ON/OFF states (train/metrics.py); LightShowPi's rule with the song's own "
+             "lights' ON/OFF states (train/show/metrics.py); LightShowPi's rule with the song's own "
              "cached statistics. ✗: a goal of issue 10 missed, against the buckets of the same "
              "table." % (out["generated"], out["command"]), ""]
     for chunk in out["chunk_sizes"]:

@@ -5,7 +5,6 @@ the function the plugin itself runs inside LightShowPi, chunk by chunk.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ import numpy as np
 
 from lightshowpi_autoencoder import features as F
 
-from .audio import AUDIO_EXTENSIONS, DecodeError, decode
+from .show.audio import DecodeError, decode, file_sha256, list_songs  # noqa: F401 (list_songs: train.data's users)
 
 log = logging.getLogger("train")
 DEFAULT_CHUNK = 2048
@@ -25,14 +24,6 @@ DEFAULT_RATE = 44100
 def default_cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "lightshowpi-autoencoder", "features")
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -54,19 +45,6 @@ class Song:
     def frames(self) -> np.ndarray:
         """The non-silent frames, float32 ``(n, 513)``."""
         return self.features[~self.silent]
-
-
-def list_songs(inputs: Iterable[str]) -> List[str]:
-    """Expand folders (recursively) and files into a sorted list of audio files."""
-    out: List[str] = []
-    for item in inputs:
-        if os.path.isdir(item):
-            for root, _dirs, files in os.walk(item):
-                out += [os.path.join(root, f) for f in files
-                        if f.lower().endswith(AUDIO_EXTENSIONS) and not f.startswith(".")]
-        else:
-            out.append(item)
-    return sorted(dict.fromkeys(out))
 
 
 def load_song(path: str, chunk_size: int = DEFAULT_CHUNK, model_rate: float = DEFAULT_RATE,

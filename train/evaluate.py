@@ -17,7 +17,7 @@ from lightshowpi_autoencoder import modelfile
 from lightshowpi_autoencoder.pipeline import ChunkPipeline
 
 from . import data
-from .audio import decode
+from .show.audio import decode
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -3,11 +3,11 @@
 Runs songs through unmodified LightShowPi checkouts with the plugin, using
 ``../shared/lightshowpi-harness`` (no Pi, no sound card; it records what reaches
 the hardware layer), and scores what the lights did with the same metrics as
-``crossval`` (:mod:`train.metrics`): ``--createcache`` then ``play``, so the
+``crossval`` (:mod:`train.show.metrics`): ``--createcache`` then ``play``, so the
 lights follow LightShowPi's cached per-song statistics, at each fork's own
 defaults (the original: chunk 2048, ``use_gpu = True`` through the harness's
 GPU stand-in; Neo: chunk 4096), onoff pins. Each song is also shown offline
-(the runtime pipeline and :mod:`train.lightshow`'s rule on the same decoded
+(the runtime pipeline and :mod:`train.show.lightshow`'s rule on the same decoded
 audio): the share of (chunk, light) states on which the two agree says how far
 the offline tables can be trusted for the real program.
 
@@ -30,7 +30,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import crossval, lightshow, methods, preview, report
+from . import crossval
+from .show import lightshow, methods, preview, report
 
 HARNESS = os.path.normpath(os.path.join(preview.REPO, "..", "shared", "lightshowpi-harness"))
 
@@ -59,7 +60,7 @@ def plugin_venv(harness: str, checkout: str, venv: str, scratch: str) -> str:
     with this repository installed as a user would, keeping the venv's numpy."""
     if not os.path.isfile(os.path.join(venv, ".lsp_harness_ok")):
         song = os.path.join(scratch, "boot.wav")
-        from .audio import write_wav
+        from .show.audio import write_wav
         write_wav(song, np.zeros((44100, 2), np.int16), 44100)
         subprocess.run([os.path.join(harness, "run_lsp.sh"), "--lsp", checkout, "--venv", venv,
                         "--song", song, "--mode", "createcache", "--out", os.path.join(scratch, "boot")],
@@ -92,7 +93,7 @@ def play(harness: str, checkout: str, venv: str, song: str, model: Optional[str]
 
 
 def run(args: argparse.Namespace) -> int:
-    from .audio import write_wav
+    from .show.audio import write_wav
     from lightshowpi_autoencoder import modelfile
     if not args.lsp:
         print("harness: name LightShowPi checkouts with --lsp (setup_lsp.sh)", file=sys.stderr)

@@ -18,7 +18,7 @@ from lightshowpi_autoencoder.features import bin_frequencies
 from lightshowpi_autoencoder.pipeline import ChunkPipeline
 
 from . import data
-from .audio import decode
+from .show.audio import decode
 
 SAMPLE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "samples", "sugar-plum-fairy_excerpt.ogg")

@@ -86,8 +86,8 @@ class Tuning:
 
     @classmethod
     def make(cls) -> "Tuning":
-        from . import lightshow, methods, preview
-        from .synth import make_song
+        from .show import lightshow, methods, preview
+        from .show.synth import make_song
         songs = []
         for seed in TUNING_SEEDS["sections"]:
             s = make_song(seed)
@@ -103,7 +103,7 @@ class Tuning:
 
     def judge(self, model) -> Tuple[Tuple[float, float], Dict[str, Dict[str, float]]]:
         """``(shortfall, margins per chunk size)`` of a model's show on the tuning songs."""
-        from . import lightshow, methods, preview
+        from .show import lightshow, methods, preview
         total: Dict[str, float] = {}
         per_chunk = {}
         for chunk in CHUNK_SIZES:
