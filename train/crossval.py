@@ -37,7 +37,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from . import select
-from .show import lightshow, methods, preview, report
+from .show import lightshow, methods, preview, report, tables
 
 log = logging.getLogger("train")
 
@@ -245,10 +245,9 @@ def run(args: argparse.Namespace) -> int:
 
 def table_lines(table: Dict[str, Dict[str, Optional[float]]], met=None) -> List[str]:
     """Markdown rows of a means table; goals missed by a learned row are marked with ✗."""
-    lines = ["| method | " + " | ".join(t for _k, t in COLUMNS) + " |",
-             "|---|" + "---:|" * len(COLUMNS)]
+    rows = []
     for name, row in table.items():
-        cells = []
+        cells = [name]
         for key, _t in COLUMNS:
             value = row.get(key)
             text = "n/a" if value is None else ("%d" % value if key == "stuck_count"
@@ -256,8 +255,8 @@ def table_lines(table: Dict[str, Dict[str, Optional[float]]], met=None) -> List[
             if met and name in met and met[name].get(key) is False:
                 text += " ✗"
             cells.append(text)
-        lines.append("| %s | %s |" % (name, " | ".join(cells)))
-    return lines
+        rows.append(cells)
+    return tables.md_table(["method"] + [t for _k, t in COLUMNS], rows, right_from=1)
 
 
 def markdown(out: Dict) -> str:

@@ -9,6 +9,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..show import tables
+
 log = logging.getLogger("train.bench")
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -94,18 +96,9 @@ def target_text(t: Target) -> str:
     return "%s %g %s" % ("≤" if t.op == "<=" else "≥", t.value, t.unit)
 
 
-def md_escape(cell: Any) -> str:
-    return str(cell).replace("|", "\\|").replace("\n", " ")
-
-
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub markdown table."""
-    lines = ["| " + " | ".join(md_escape(h) for h in headers) + " |",
-             "|" + "|".join("---" for _ in headers) + "|"]
-    for row in rows:
-        cells = [md_escape(c) for c in row] + [""] * (len(headers) - len(row))
-        lines.append("| " + " | ".join(cells[:len(headers)]) + " |")
-    return "\n".join(lines)
+    """A GitHub markdown table (:func:`train.show.tables.md_table`) as one string."""
+    return "\n".join(tables.md_table(headers, rows))
 
 
 class Skip(Exception):

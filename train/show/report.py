@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from . import lightshow, methods, metrics, onsets, preview
+from . import lightshow, methods, metrics, onsets, preview, tables
 
 log = logging.getLogger("train")
 MUSIC = os.path.normpath(os.path.join(preview.REPO, "..", "shared", "music"))
@@ -154,11 +154,9 @@ def _md_table(rows: Dict[str, Dict], sections: bool, stuck_count: bool = False) 
             ("loudness_rho", "loud->light"), ("dark", "dark"), ("consistency", "consistency")]
     if sections:
         cols.append(("section_accuracy", "sections"))
-    lines = ["| method | " + " | ".join(t for _, t in cols) + " |",
-             "|---|" + "---:|" * len(cols)]
-    for name, row in rows.items():
-        lines.append("| %s | %s |" % (name, " | ".join(preview.fmt(row.get(k)) for k, _ in cols)))
-    return lines
+    return tables.md_table(["method"] + [t for _, t in cols],
+                           ([name] + [preview.fmt(row.get(k)) for k, _ in cols]
+                            for name, row in rows.items()), right_from=1)
 
 
 def kind_tables(means_by_kind: Dict[str, Dict], heading: str, real_title: str) -> List[str]:
