@@ -226,42 +226,32 @@ class Switching:
                 if vc < down and on_for[c] >= hold_line:       # stop
                     on[c] = False
                     on_for[c] = 0.0
-                    pushed.append(-half)
-                    continue
-                on_for[c] += seconds
+                else:
+                    on_for[c] += seconds
             elif vc > up:
                 wait[c] = w = wait[c] + seconds
                 if hit is not True and hit is not False:
                     hit = bool(hit())
-                if not (hit or w >= wait_line):
-                    pushed.append(-half)
-                    continue
-                on[c] = True                                   # start
-                on_for[c] = 0.0 + seconds
+                if hit or w >= wait_line:                      # start
+                    on[c] = True
+                    on_for[c] = 0.0 + seconds
             else:
                 wait[c] = 0.0
-                pushed.append(-half)
-                continue
-            pushed.append(half)
+            pushed.append(half if on[c] else -half)
         if self.hold_level:
             # the level shown is its own maximum over the last hold_level seconds: whatever
             # line LightShowPi draws, a crossing stays above it that long. A few chunks at
             # most, so their maximum is taken on Python floats; a NaN among them (whose sum
             # is then NaN) goes through np.max, which keeps it as the reference does
-            peaks = self._peaks
-            if peaks:
-                kept = [(t - seconds, pk, bad) for t, pk, bad in peaks if t - seconds > 1e-9]
-                total = sum(v)
-                kept.append((self.hold_level, v, total != total))
-                self._peaks = peaks = kept
-                if len(peaks) > 1:
-                    if any(p[2] for p in peaks):
-                        v = np.max([pk for _t, pk, _b in peaks], axis=0).tolist()
-                    else:
-                        v = [max(col) for col in zip(*[pk for _t, pk, _b in peaks])]
-            else:
-                total = sum(v)
-                peaks.append((self.hold_level, v, total != total))
+            total = sum(v)
+            peaks = [(t - seconds, pk, bad) for t, pk, bad in self._peaks if t - seconds > 1e-9]
+            peaks.append((self.hold_level, v, total != total))
+            self._peaks = peaks
+            if len(peaks) > 1:
+                if any(bad for _t, _pk, bad in peaks):
+                    v = np.max([pk for _t, pk, _b in peaks], axis=0).tolist()
+                else:
+                    v = [max(col) for col in zip(*[pk for _t, pk, _b in peaks])]
         # a soft limit, not a clip: a light far outside its training range still moves, so
         # LightShowPi's per-song statistics can switch it (a clipped, constant level would
         # have a std of 0 and stay dark). The same float64 operations, in the same order, as
