@@ -49,6 +49,18 @@ def test_preview_of_a_synthetic_song_has_exact_onsets_and_sections(tmp_path, cap
     assert (tmp_path / "synthetic-1.preview.png").is_file()
 
 
+def test_preview_buckets_have_as_many_lights_as_the_model(tmp_path, capsys, make_model):
+    # LightShowPi with gpio_len 4 makes 4 buckets: the comparison must too
+    model = make_model(4)
+    rc, out = _run(["preview", SAMPLE, "--model", model, "--out", str(tmp_path), "--duration", "3"],
+                   capsys)
+    assert rc == 0, out.err
+    song = preview.load_song(SAMPLE, None, 0.0, 3.0)
+    shows = preview.compute(song, methods.ShowSettings(), preview.load_model(model), None,
+                            ("encoder", "buckets"))
+    assert shows["encoder"].pins.shape[1] == shows["buckets"].pins.shape[1] == 4
+
+
 def test_preview_reports_a_missing_file(tmp_path, capsys):
     rc, out = _run(["preview", str(tmp_path / "nope.ogg"), "--out", str(tmp_path)], capsys)
     assert rc == 2 and "preview:" in out.err

@@ -7,7 +7,7 @@ brightness rule (per-channel mean/std, SD_low, SD_high, attenuate, decay) and
 pin rule (onoff: ON when brightness > 0.5; pwm: the brightness). Output:
 
 * ``OUT/<song>.preview.png``: the spectrogram on top, then one raster per
-  method (8 channels down, time across, ON dark);
+  method (one row per light, time across, ON dark);
 * a printed summary of the show-quality numbers (:mod:`train.show.metrics`);
 * with ``--live``, the 8 lights of each method in the terminal in time with
   the music (no audio is played), like LightShowPi's terminal mode.
@@ -174,7 +174,10 @@ def compute(song: Song, settings: methods.ShowSettings, model, pca: Optional[met
         if name == "encoder":
             rows = methods.encoder_rows(song.pcm, song.rate, model, settings.chunk_size)
         elif name == "buckets":
-            rows = methods.bucket_rows(song.pcm, song.rate, settings.chunk_size)
+            # LightShowPi makes as many buckets as it has lights: as many as the model drives
+            rows = methods.bucket_rows(song.pcm, song.rate, settings.chunk_size,
+                                       num_bins=model.channels if model is not None
+                                       else methods.N_CHANNELS)
         elif name == "pca":
             if pca is None:
                 continue
