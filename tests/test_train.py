@@ -153,6 +153,22 @@ def test_fit_keeps_the_best_of_its_candidates(tmp_path):
     assert "register" in tried[0]["margins"]["2048"] and "section_accuracy" in tried[0]["margins"]["2048"]
 
 
+def test_tuning_buckets_have_as_many_lights_as_the_model(monkeypatch):
+    # fit judges a 4-light model against LightShowPi with 4 buckets, not 8
+    from train import select
+    from train.show import methods
+    asked = []
+    real = methods.bucket_rows
+
+    def spy(pcm, rate, chunk_size, num_bins=methods.N_CHANNELS, **kw):
+        asked.append(num_bins)
+        return real(pcm, rate, chunk_size, num_bins, **kw)
+    monkeypatch.setattr(methods, "bucket_rows", spy)
+    monkeypatch.setattr(select, "TUNING_SEEDS", {"sections": (100,), "melody": ()})
+    tuning = select.Tuning.make(4)
+    assert asked == [4, 4] and set(tuning.buckets) == {2048, 4096}
+
+
 def test_untrained_ablation_is_the_initial_network(tmp_path):
     stems = []
     for seed in (0, 0, 1):

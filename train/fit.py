@@ -113,7 +113,7 @@ def _train_and_choose(args, X: np.ndarray, Xv: np.ndarray, candidates: int):
     import tempfile
     from . import export, select
     from lightshowpi_autoencoder import modelfile
-    tuning = select.Tuning.make()
+    tuning = select.Tuning.make(args.channels)
     best, best_key, tried = None, None, []
     with tempfile.TemporaryDirectory(prefix="fit-candidates-") as tmp:
         for seed in range(args.seed, args.seed + candidates):

@@ -85,7 +85,9 @@ class Tuning:
     buckets: Dict[int, Dict[str, float]]
 
     @classmethod
-    def make(cls) -> "Tuning":
+    def make(cls, channels: int = 8) -> "Tuning":
+        """The tuning songs, and the buckets' scores on them with ``channels`` lights (the
+        model's: LightShowPi makes one bucket per light)."""
         from .show import lightshow, methods, preview
         from .show.synth import make_song
         songs = []
@@ -96,7 +98,7 @@ class Tuning:
         buckets = {}
         for chunk in CHUNK_SIZES:
             settings = methods.ShowSettings(chunk_size=chunk)
-            rows = [preview.score(s, preview.compute(s, settings, None, None, ["buckets"]),
+            rows = [preview.score(s, preview.compute(s, settings, None, None, ["buckets"], channels),
                                   lightshow.chunk_seconds(chunk, s.rate))["buckets"] for s in songs]
             buckets[chunk] = mean_rows(rows)
         return cls(songs, buckets)

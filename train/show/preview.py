@@ -166,18 +166,22 @@ def load_song(path: Optional[str], synthetic: Optional[int], start: float,
 
 
 def compute(song: Song, settings: methods.ShowSettings, model, pca: Optional[methods.Pca],
-            method_names: Sequence[str] = ("encoder", "buckets", "pca")
-            ) -> Dict[str, methods.Show]:
-    """Each method's show of ``song`` (``pca`` only when a fitted PCA is given)."""
+            method_names: Sequence[str] = ("encoder", "buckets", "pca"),
+            channels: Optional[int] = None) -> Dict[str, methods.Show]:
+    """Each method's show of ``song`` (``pca`` only when a fitted PCA is given).
+
+    :param channels: lights of the buckets' show (default: as many as the model drives, or
+        :data:`methods.N_CHANNELS` without a model).
+    """
     shows: Dict[str, methods.Show] = {}
     for name in method_names:
         if name == "encoder":
             rows = methods.encoder_rows(song.pcm, song.rate, model, settings.chunk_size)
         elif name == "buckets":
             # LightShowPi makes as many buckets as it has lights: as many as the model drives
-            rows = methods.bucket_rows(song.pcm, song.rate, settings.chunk_size,
-                                       num_bins=model.channels if model is not None
-                                       else methods.N_CHANNELS)
+            if channels is None:
+                channels = model.channels if model is not None else methods.N_CHANNELS
+            rows = methods.bucket_rows(song.pcm, song.rate, settings.chunk_size, num_bins=channels)
         elif name == "pca":
             if pca is None:
                 continue
