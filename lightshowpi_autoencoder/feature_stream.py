@@ -62,7 +62,6 @@ class _Plan:
         # the same expressions as _mono_sum's
         self.scale = (1.0 / 32768.0 if channels == 1 else 0.5 / 32768.0 if channels == 2
                       else 1.0 / (32768.0 * channels))
-        self.pcm64 = np.empty(self.count) if channels == 2 else None
         self.mono = np.empty(length)
         if length >= FRAME:
             n, _on_grid = _frame_plan(length)
@@ -186,7 +185,7 @@ class ChunkFeatures:
             self._last = plan
         mono = plan.mono
         # the integer sums of the channels, exact in float64 (as _mono_sum)
-        if plan.pcm64 is not None:
+        if plan.channels == 2:
             np.add(pcm[0::2], pcm[1::2], out=mono, dtype=np.float64)
         elif plan.channels == 1:
             mono[:] = pcm

@@ -92,7 +92,7 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
     fe(chunks[0])
     plan = fe._last
     seconds = (len(chunks[0]) // 2 // pipe.channels) / pipe.audio_rate
-    simple = (fe.engine is None and plan is not None and plan.pcm64 is not None
+    simple = (fe.engine is None and plan is not None and plan.channels == 2
               and plan.whole and not fe.remap)
     gc.collect()
     gc.disable()
@@ -102,8 +102,7 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
             t0 = clock()
             if simple and len(data) == plan.nbytes:
                 pcm = np.frombuffer(data, np.int16)
-                plan.pcm64[:] = pcm
-                np.add(plan.pcm64[0::2], plan.pcm64[1::2], out=plan.mono)
+                np.add(pcm[0::2], pcm[1::2], out=plan.mono, dtype=np.float64)
                 t1 = clock()
                 np.multiply(plan.view, plan.window, out=plan.frames)
                 t2 = clock()
