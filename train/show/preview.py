@@ -173,14 +173,13 @@ def compute(song: Song, settings: methods.ShowSettings, model, pca: Optional[met
     :param channels: lights of the buckets' show (default: as many as the model drives, or
         :data:`methods.N_CHANNELS` without a model).
     """
+    if channels is None:   # LightShowPi makes as many buckets as it has lights
+        channels = model.channels if model is not None else methods.N_CHANNELS
     shows: Dict[str, methods.Show] = {}
     for name in method_names:
         if name == "encoder":
             rows = methods.encoder_rows(song.pcm, song.rate, model, settings.chunk_size)
         elif name == "buckets":
-            # LightShowPi makes as many buckets as it has lights: as many as the model drives
-            if channels is None:
-                channels = model.channels if model is not None else methods.N_CHANNELS
             rows = methods.bucket_rows(song.pcm, song.rate, settings.chunk_size, num_bins=channels)
         elif name == "pca":
             if pca is None:
