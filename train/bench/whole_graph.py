@@ -24,7 +24,7 @@ import numpy as np
 from lightshowpi_autoencoder import features as F
 from lightshowpi_autoencoder import modelfile
 from lightshowpi_autoencoder.encoder import Encoder
-from lightshowpi_autoencoder.feature_stream import ChunkFeatures
+from lightshowpi_autoencoder.feature_stream import ChunkFeatures, clip_ufunc
 
 from .common import REPO
 from .per_chunk import _alternating
@@ -36,10 +36,11 @@ def graph_model(layers, lo: np.ndarray, hi: np.ndarray) -> bytes:
     """The whole per-chunk arithmetic as a TFLite model: int16 ``(CHUNK, 2)`` -> units ``(1, 8)``."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
-    window = F._window(F.FRAME)[0].astype(np.float32)
+    window, norm = F._window(F.FRAME)
+    window = window.astype(np.float32)
     weights = F.frame_weights(CHUNK).astype(np.float32)
     starts = F.frame_starts(CHUNK)
-    scale = float(1.0 / (len(starts) * F._window(F.FRAME)[1]))
+    scale = float(1.0 / (len(starts) * norm))
 
     @tf.function(input_signature=[tf.TensorSpec([CHUNK, 2], tf.int16)])
     def chunk(pcm):
@@ -76,11 +77,11 @@ def main(argv=None) -> Dict[str, float]:
 
     feats = ChunkFeatures(2, model.sample_rate)
     encoder = Encoder(model)
-    clip_lo, clip_hi = lo, hi
+    clip = clip_ufunc()      # the pipeline's clip: np.clip without its Python wrappers
 
     def runtime(data: bytes) -> np.ndarray:
         x = feats(data)
-        np.clip(x, clip_lo, clip_hi, out=x)
+        clip(x, lo, hi, out=x)
         return encoder.run_float32(feats.frame)
 
     def graph(data: bytes) -> np.ndarray:
