@@ -17,8 +17,11 @@ every light and every model. Per chunk, light ``c``:
 * **ON** when ``v_c > threshold + hysteresis`` and either the music has an
   onset in this chunk (its spectrum, averaged in ``flux_bands`` bands per
   octave, rose by more than ``flux`` [log10 power] since the previous chunk:
-  the light lands on the beat) or the light has been waiting ``wait_s``
-  seconds (a sound that fades in still shows).
+  the light lands on the beat), or the light's own level leapt by more than
+  ``jump`` (std units) since the previous chunk (its own sound's onset, which
+  a quiet instrument under a loud one does not make in the whole spectrum), or
+  the light has been waiting ``wait_s`` seconds (a sound that fades in still
+  shows).
 * **OFF** when ``v_c < threshold - hysteresis`` and the light has been ON for
   at least ``min_on_s`` seconds (no flash a viewer reads as flicker).
 
@@ -34,6 +37,11 @@ song is then switched by its level alone. So no light is stuck, yet the
 statistics never drift during a song (a repeated passage gets the same
 lights), and pwm pins fade with ``v_c``.
 
+After these rules a repeat memory (:mod:`repeat`, settings ``repeat_*``; off when
+``repeat_match`` is 0) shows a passage that sounds like one heard at least
+``repeat_after_s`` seconds before with the lights it had then: the same music
+gets the same lights when it comes back.
+
 All durations are in seconds, so the show keeps its timing at chunk 2048
 (original LightShowPi) and 4096 (Neo), 44.1 or 48 kHz. Everything is causal:
 audio-in and stream-in get the same show as a file (LightShowPi keeps running
@@ -47,19 +55,28 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .levels import HOST_MEAN, HOST_STD
+from .repeat import RepeatMemory
 
 KIND = "switching"
 #: the shipped model's settings (chosen on held-out songs: docs/show-quality.md)
 DEFAULTS: Dict[str, float] = {"alpha": 0.7, "common": 1.0, "threshold": 0.125,
                               "hysteresis": 0.2, "flux": 0.15, "flux_bands": 6.0,
                               "wait_s": 0.3, "min_on_s": 0.12, "push": 4.0,
-                              "hold_level": 0.12}
+                              "hold_level": 0.12, "jump": 1.5, "repeat_match": 0.3,
+                              "repeat_keep": 0.45, "repeat_after_s": 4.0,
+                              "repeat_window_s": 0.19, "repeat_every_s": 0.37,
+                              "repeat_span_s": 90.0}
+#: settings added after models first shipped with this stage, as a model without them reads
+#: them: off, so a model file keeps the show it was made (and its .sync caches written) with
+UNSET: Dict[str, float] = {"jump": 0.0, "repeat_match": 0.0}
 #: documented limits of each setting (inclusive): a model outside them is refused
 LIMITS: Dict[str, Tuple[float, float]] = {
     "alpha": (0.0, 10.0), "common": (0.0, 1.0), "threshold": (-3.0, 3.0),
     "hysteresis": (0.0, 3.0), "flux": (0.0, 10.0), "flux_bands": (1.0, 48.0),
     "wait_s": (0.0, 10.0), "min_on_s": (0.0, 10.0), "push": (0.0, 8.0),
-    "hold_level": (0.0, 1.0)}
+    "hold_level": (0.0, 1.0), "jump": (0.0, 20.0), "repeat_match": (0.0, 5.0),
+    "repeat_keep": (0.0, 5.0), "repeat_after_s": (0.5, 60.0), "repeat_window_s": (0.0, 2.0),
+    "repeat_every_s": (0.0, 2.0), "repeat_span_s": (1.0, 600.0)}
 #: levels stay within 12 +- CLIP * 1.5 (a soft limit): positive, as LightShowPi's cache keeps
 #: positive levels only
 CLIP = 5.0
@@ -67,7 +84,8 @@ _INV_CLIP = 1.0 / CLIP
 
 
 def check(spec: Any, channels: int) -> Dict[str, float]:
-    """Validate a model's ``shaping`` metadata; returns the full parameter dict.
+    """Validate a model's ``shaping`` metadata; returns the full parameter dict (a setting
+    it does not name: :data:`DEFAULTS`, or off for those in :data:`UNSET`).
 
     :raises ValueError: with what is wrong (the caller names the file).
     """
@@ -76,7 +94,7 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
     unknown = sorted(set(spec) - set(LIMITS) - {"kind"})
     if unknown:
         raise ValueError("unknown setting %s" % ", ".join("shaping.%s" % k for k in unknown))
-    params = dict(DEFAULTS)
+    params = dict(DEFAULTS, **UNSET)
     for key, (lo, hi) in LIMITS.items():
         if key not in spec:
             continue
@@ -122,6 +140,7 @@ class Switching:
         self.threshold, self.hysteresis = float(p["threshold"]), float(p["hysteresis"])
         self.flux, self.wait_s, self.min_on_s = float(p["flux"]), float(p["wait_s"]), float(p["min_on_s"])
         self.push, self.hold_level = float(p["push"]), float(p["hold_level"])
+        self.jump = float(p["jump"])
         self._bands = band_plan(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
         self._scale = 1.0 / np.asarray(unit_std, np.float64)
@@ -138,6 +157,12 @@ class Switching:
         self._on_for = [0.0] * n          # [s] ON before this chunk (0 when OFF)
         self._wait = [0.0] * n            # [s] above the ON line while OFF, this chunk included
         self._peaks: List[Tuple[float, List[float], bool]] = []   # (time left [s], levels, has NaN)
+        self._last: Optional[Sequence[float]] = None              # the previous chunk's levels
+        self.memory: Optional[RepeatMemory] = None
+        if p["repeat_match"] > 0.0:
+            self.memory = RepeatMemory(p["repeat_match"], p["repeat_keep"], p["repeat_after_s"],
+                                       p["repeat_window_s"], p["repeat_every_s"],
+                                       p["repeat_span_s"], len(self._bands[0]), n)
         # work buffers
         self._u = np.empty(n)
         self._shown = np.empty(n)
@@ -219,6 +244,10 @@ class Switching:
         up, down, wait_line, hold_line = (self._up_line, self._down_line, self._wait_line,
                                           self._hold_line)
         half = self._half
+        jump, last = self.jump, self._last
+        if not jump or last is None:
+            last = None
+        self._last = v
         pushed = []
         for c, vc in enumerate(v):
             if on[c]:
@@ -230,9 +259,11 @@ class Switching:
                     on_for[c] += seconds
             elif vc > up:
                 wait[c] = w = wait[c] + seconds
-                if hit is not True and hit is not False:
+                # the light's own onset: its level leapt since the last chunk
+                own = last is not None and vc - last[c] > jump
+                if not own and hit is not True and hit is not False:
                     hit = bool(hit())
-                if hit or w >= wait_line:                      # start
+                if own or hit or w >= wait_line:               # start
                     on[c] = True
                     on_for[c] = 0.0 + seconds
             else:
@@ -271,7 +302,10 @@ class Switching:
         if self._exact is not None and self.near_line(v, self._margin):
             v = self.levels(z, self._exact(x))
         prev = self._bands_of(x)
-        return self.step(v, lambda: self._rose(prev), seconds)
+        row = self.step(v, lambda: self._rose(prev), seconds)
+        if self.memory is not None:
+            row = self.memory(self._x, row, seconds)
+        return row
 
 
-__all__ = ("KIND", "DEFAULTS", "LIMITS", "CLIP", "check", "band_plan", "Switching")
+__all__ = ("KIND", "DEFAULTS", "UNSET", "LIMITS", "CLIP", "check", "band_plan", "Switching")

@@ -26,6 +26,7 @@ from lightshowpi_autoencoder import switching as SW
 from lightshowpi_autoencoder.levels import HOST_MEAN, HOST_STD
 
 from .conftest import MUSIC, SAMPLE
+from .test_repeat import ReferenceRepeat
 
 
 class ReferenceSwitching:
@@ -37,6 +38,8 @@ class ReferenceSwitching:
         self.threshold, self.hysteresis = float(p["threshold"]), float(p["hysteresis"])
         self.flux, self.wait_s, self.min_on_s = float(p["flux"]), float(p["wait_s"]), float(p["min_on_s"])
         self.push, self.hold_level = float(p["push"]), float(p["hold_level"])
+        self.jump = float(p["jump"])
+        self._last = None
         self._peaks = []
         self._bands = SW.band_plan(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
@@ -47,6 +50,11 @@ class ReferenceSwitching:
         self._on = np.zeros(n, bool)
         self._on_for = np.zeros(n)
         self._wait = np.zeros(n)
+        self.memory = None
+        if p["repeat_match"] > 0:
+            self.memory = ReferenceRepeat(p["repeat_match"], p["repeat_keep"], p["repeat_after_s"],
+                                          p["repeat_window_s"], p["repeat_every_s"],
+                                          p["repeat_span_s"], len(self._bands[0]), n)
 
     def level(self, z, loudness):
         u = (np.asarray(z, np.float64) - self._mean) * self._scale
@@ -70,7 +78,9 @@ class ReferenceSwitching:
         up = v > self.threshold + self.hysteresis
         down = v < self.threshold - self.hysteresis
         self._wait = np.where(~on & up, self._wait + seconds, 0.0)
-        start = ~on & up & (hit | (self._wait >= self.wait_s - 1e-9))
+        own = (v - self._last > self.jump) if self.jump and self._last is not None else False
+        self._last = v
+        start = ~on & up & (hit | own | (self._wait >= self.wait_s - 1e-9))
         stop = on & down & (self._on_for >= self.min_on_s - 1e-9)
         on = (on | start) & ~stop
         self._on = on
@@ -81,7 +91,8 @@ class ReferenceSwitching:
             v = np.max([p for _t, p in self._peaks], axis=0)
         shown = v + np.where(on, 0.5 * self.push, -0.5 * self.push)
         shown = SW.CLIP * np.tanh(shown * (1.0 / SW.CLIP))
-        return (HOST_MEAN + HOST_STD * shown).astype(np.float32)
+        row = (HOST_MEAN + HOST_STD * shown).astype(np.float32)
+        return row if self.memory is None else self.memory(self._x, row, seconds)
 
 
 def _real_pcm():
@@ -199,7 +210,7 @@ def _random_params(rng):
 def test_switching_is_the_reference_bit_for_bit_on_random_input(seed):
     rng = np.random.default_rng(seed)
     channels = int(rng.choice([1, 3, 8, 12]))
-    params = _random_params(rng) if seed else SW.check({"kind": SW.KIND}, channels)
+    params = _random_params(rng) if seed else SW.check(dict(SW.DEFAULTS, kind=SW.KIND), channels)
     mean, std = rng.normal(0, 1, channels), rng.uniform(0.01, 2, channels)
     lm, ls = float(rng.normal(-2, 1)), float(rng.uniform(0.2, 2))
     fast, ref = SW.Switching(params, mean, std, lm, ls), ReferenceSwitching(params, mean, std, lm, ls)
@@ -207,6 +218,7 @@ def test_switching_is_the_reference_bit_for_bit_on_random_input(seed):
     z = mean + std * rng.normal(0, 1.2, (400, channels)).cumsum(axis=0) / 6
     x = rng.normal(-6, 2, (400, 513)).astype(np.float32)
     x[::5] += 1.0                                      # onsets now and then
+    x[250:] = x[50:200] + rng.normal(0, 0.05, (150, 513))   # music that comes back
     loud = rng.normal(lm, 1 / ls, 400)
     for i in range(400):
         zi = z[i].astype(np.float32) if i % 2 else z[i]
@@ -216,7 +228,7 @@ def test_switching_is_the_reference_bit_for_bit_on_random_input(seed):
 
 
 def test_switching_is_the_reference_with_non_finite_units():
-    params = SW.check({"kind": SW.KIND}, 8)
+    params = SW.check(dict(SW.DEFAULTS, kind=SW.KIND), 8)
     for common in (1.0, 0.0):
         p = dict(params, common=common)
         fast, ref = SW.Switching(p, np.zeros(8), np.ones(8), -2, 0.5), ReferenceSwitching(p, np.zeros(8), np.ones(8), -2, 0.5)

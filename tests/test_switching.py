@@ -13,7 +13,9 @@ LINE = SW.DEFAULTS["threshold"] + SW.DEFAULTS["hysteresis"]
 
 
 def stage(channels=8, **over):
-    params = SW.check(dict({"kind": SW.KIND}, **over), channels)
+    """The stage with the defaults but ``over``; without the repeat memory unless asked
+    (these songs repeat one frame: the memory would copy it; it is tested on its own)."""
+    params = SW.check(dict(SW.DEFAULTS, kind=SW.KIND, repeat_match=0.0, **over), channels)
     return SW.Switching(params, np.zeros(channels), np.ones(channels), -2.0, 0.5)
 
 
@@ -35,7 +37,9 @@ def shown(rows):
 
 
 def test_defaults_and_limits():
-    assert SW.check({"kind": SW.KIND}, 8) == SW.DEFAULTS
+    assert SW.check(dict(SW.DEFAULTS, kind=SW.KIND), 8) == SW.DEFAULTS
+    # a model from before the own onset and the repeat memory keeps its show without them
+    assert SW.check({"kind": SW.KIND}, 8) == dict(SW.DEFAULTS, **SW.UNSET)
     assert SW.check({"kind": SW.KIND, "alpha": 1}, 8)["alpha"] == 1.0
     for bad in ({"kind": "onset-gate"}, {"kind": SW.KIND, "alpha": float("nan")},
                 {"kind": SW.KIND, "min_on_s": 1e308}, {"kind": SW.KIND, "hysteresis": -1},
@@ -57,7 +61,8 @@ def test_levels_are_positive_and_finite():
 
 # common = 0 where a test sets levels directly: units at -1 (OFF) and one at 1, above the ON
 # line but not so far that LightShowPi would show it ON without the stage's decision
-PLAIN = dict(common=0.0)
+# (and not the light's own onset: tested on its own below)
+PLAIN = dict(common=0.0, jump=0.0)
 
 def test_a_sound_that_starts_on_a_beat_lights_at_once():
     z = np.full((60, 8), -1.0)
@@ -93,7 +98,7 @@ def test_hysteresis_keeps_a_hovering_level_steady():
     z[20:, 1] = 1.0
     z[60:, 1] = SW.DEFAULTS["threshold"] + 0.15 * np.sin(np.arange(140))   # within +-0.2
     beats = set(range(0, 200, 2))                      # onsets all the time: timing is not tested
-    common = dict(common=0.0, alpha=0.0, hold_level=0.0)
+    common = dict(common=0.0, alpha=0.0, hold_level=0.0, jump=0.0)
     on = shown(run(stage(**common), z, onsets=beats))[:, 1]
     assert on[20:].all()                               # stays ON: never below line - 0.2
     on = shown(run(stage(hysteresis=0.0, **common), z, onsets=beats))[:, 1]

@@ -117,7 +117,8 @@ class BucketSwitching:
     def __init__(self, training_rows: np.ndarray, training_loudness: np.ndarray,
                  model_rate: float = DEFAULT_RATE) -> None:
         from lightshowpi_autoencoder import switching
-        self.params = switching.check({"kind": switching.KIND}, training_rows.shape[1])
+        self.params = switching.check(dict(switching.DEFAULTS, kind=switching.KIND),
+                                      training_rows.shape[1])
         self.mean, self.std = training_rows.mean(axis=0), np.maximum(training_rows.std(axis=0), 1e-6)
         self.loud = (float(np.mean(training_loudness)), float(max(np.std(training_loudness), 1e-6)))
         self.model_rate = float(model_rate)
