@@ -26,7 +26,7 @@ so a new memory, for each song), and the same for any model. Digital silence
 seconds, so 2048- and 4096-sample chunks, 44.1 and 48 kHz, remember the same
 stretch of music. The memory is bounded: ``span_s`` seconds of chunks, a ring
 of float32 vectors (``span_s / chunk seconds * (k * bands + channels + 1)``
-values: 1.5 MB for 120 s at chunk 2048, 43 bands, 8 lights), so a long
+values: 1.4 MB for 90 s at chunk 2048, 43 bands, 8 lights), so a long
 audio-in session costs the same per chunk as a song.
 """
 from __future__ import annotations
@@ -124,7 +124,9 @@ class RepeatMemory:
             j = self._search(d, n2, t, oldest_match)
         self.source = j
         if j >= 0:
-            row = self._rows[j % size]
+            # a copy: the caller keeps what it gets (LightShowPi appends it to the song's
+            # cache), and the ring row is written over span_s later
+            row = self._rows[j % size].copy()
         self._rows[pos] = row
         self.count = t + 1
         return row

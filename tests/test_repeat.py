@@ -191,3 +191,19 @@ def test_chunks_of_another_length_pass_through():
     assert mem.size == math.ceil(90.0 / DT) and mem.source >= 0
     last = np.full(8, 3.0, np.float32)
     assert mem(b, last, 0.3 * DT) is last and mem.count == 200 and mem.source == -1
+
+
+def test_what_it_returns_is_the_callers_to_keep():
+    """LightShowPi keeps every row it gets (a song's .sync cache is the list of them): a row
+    the memory returns must not change when the ring later writes over the row it came from."""
+    rng = np.random.default_rng(7)
+    bands = song("ABABABAB", rng, length=40)        # 320 chunks through a ring of ~200
+    rows = rng.normal(12, 2, (len(bands), 8)).astype(np.float32)
+    mem = RepeatMemory(0.3, 0.45, 4.0, 0.19, 0.19, 9.0, BANDS, 8)
+    kept, at_once = [], []
+    for b, r in zip(bands, rows):
+        out = mem(b, r, DT)
+        kept.append(out)
+        at_once.append(out.copy())
+    assert mem.count > mem.size and any(k is not r for k, r in zip(kept, rows))
+    assert np.array_equal(np.array(kept), np.array(at_once))
