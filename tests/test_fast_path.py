@@ -379,3 +379,24 @@ def test_features_written_into_the_encoders_input_tensor(default_model, real_pcm
         data = real_pcm[300 * 2048:301 * 2048].tobytes()
         x = pipe.features(data)
         assert np.array_equal(x, F.chunk_features(data, 2, 44100.0))
+
+
+def test_pipeline_rows_stay_as_returned_over_a_song_longer_than_the_memory(default_model):
+    """LightShowPi appends every row it gets to the song's cache: on a song longer than the
+    repeat memory's span, a row kept from the start must still be what it was when returned."""
+    from train.show.audio import decode
+    path = os.path.join(MUSIC, "adeste-fideles-waltz_kevin-macleod.mp3")
+    if not os.path.exists(path):
+        pytest.skip("shared test music not found at %s" % MUSIC)
+    pcm, rate = decode(path)
+    pipe = P.ChunkPipeline(default_model, 8, 0, float(rate), 2)
+    chunk = 2048
+    n = len(pcm) // chunk
+    assert n * chunk / rate > default_model.shaping["repeat_span_s"] + 10
+    kept, at_once = [], []
+    for i in range(n):
+        row = pipe(pcm[i * chunk:(i + 1) * chunk].tobytes())
+        kept.append(row)
+        at_once.append(row.copy())
+    assert pipe.stage.memory.count > pipe.stage.memory.size
+    assert np.array_equal(np.array(kept), np.array(at_once))
