@@ -64,6 +64,7 @@ STAGES = (
     ("levels", "switching: standardised units, common part, loudness"),
     ("bands", "switching: band means of the frame (reduceat)"),
     ("rules", "switching: ON/OFF rules (+ onset test when a light could start) -> float32"),
+    ("memory", "switching: repeat memory (remember the chunk; follow a match, or look for one)"),
     ("rest", "host wrapper + pipeline glue: whole minus the stages (less ~15 timer reads)"),
     ("whole", "whole calculate_levels (the class LightShowPi calls)"),
 )
@@ -161,9 +162,12 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
                 t11 = clock()
                 prev = stage._bands_of(x)
                 t12 = clock()
-                np.array(stage.step(v, lambda: stage._rose(prev), seconds), np.float32)
+                row = np.array(stage.step(v, lambda: stage._rose(prev), seconds), np.float32)
                 t13 = clock()
                 t.update(loudness=t10 - t9, levels=t11 - t10, bands=t12 - t11, rules=t13 - t12)
+                if stage.memory is not None:
+                    stage.memory(stage._x, row, seconds)
+                    t.update(memory=clock() - t13)
             t15 = clock()
             inst.calculate_levels(data)
             whole = clock() - t15
