@@ -135,17 +135,13 @@ class RepeatMemory:
         """The remembered chunk whose sound is nearest to ``d`` (squared norm ``n2``) among
         those from ``t - size + 1`` to ``oldest``, if within ``match``; else -1."""
         size = self.size
-        if t < size:                       # not wrapped: rows 0..oldest, in order
-            m = oldest + 1
-            dist = self._dist[:m]
-            np.dot(self._sounds[:m], d, out=dist)
-            dist *= -2.0
-            dist += self._norms[:m]
-        else:                              # wrapped: every row but the `lag` newest
-            dist = self._dist
-            np.dot(self._sounds, d, out=dist)
-            dist *= -2.0
-            dist += self._norms
+        # not wrapped: rows 0..oldest, in order; wrapped: every row, the `lag` newest masked
+        m = oldest + 1 if t < size else size
+        dist = self._dist[:m]
+        np.dot(self._sounds[:m], d, out=dist)
+        dist *= -2.0
+        dist += self._norms[:m]
+        if t >= size:
             lo, hi = (oldest + 1) % size, (t % size) + 1
             if lo < hi:
                 dist[lo:hi] = np.inf
