@@ -50,6 +50,7 @@ statistics there). State lives in one :class:`Switching` per song
 """
 from __future__ import annotations
 
+from math import tanh
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -126,11 +127,12 @@ class Switching:
     :param loud_mean, loud_std: the training statistics of the loudness [log10 FS**2].
 
     The per-chunk work is the module docstring's formulas in float64, in the order written
-    there, so the levels are the same bit for bit as computing them with numpy arrays
-    afresh (tests/test_fast_path.py keeps that reference): numpy for the vector parts,
-    then the ON/OFF rules light by light on Python floats, which for LightShowPi's 8
-    lights costs a third of the ~20 numpy calls on 8-value arrays it replaces (each call
-    ~1 us of dispatch, whatever its size).
+    there (the mean of the units summed in channel order, ``tanh`` from libm), so the
+    levels are the same bit for bit as computing them with numpy arrays afresh
+    (tests/test_fast_path.py keeps that reference). For LightShowPi's 8 lights it runs
+    on Python floats: each numpy call on an 8-value array costs ~1 us of dispatch,
+    whatever its size, more than the arithmetic of all 8 lights in Python. numpy is
+    left for the 513-bin frame (its band means) and the float32 row at the end.
     """
 
     def __init__(self, params: Mapping[str, float], unit_mean, unit_std,
@@ -144,6 +146,7 @@ class Switching:
         self._bands = band_plan(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
         self._scale = 1.0 / np.asarray(unit_std, np.float64)
+        self._mean_list, self._scale_list = self._mean.tolist(), self._scale.tolist()
         self._loud = (float(loud_mean), 1.0 / float(loud_std))
         n = self._n = len(self._mean)
         # the decision lines and the push, as the formulas compute them
@@ -156,7 +159,10 @@ class Switching:
         self._on = [False] * n
         self._on_for = [0.0] * n          # [s] ON before this chunk (0 when OFF)
         self._wait = [0.0] * n            # [s] above the ON line while OFF, this chunk included
-        self._peaks: List[Tuple[float, List[float], bool]] = []   # (time left [s], levels, has NaN)
+        # the rows of the last hold_level seconds, oldest first: time left [s], levels, has NaN
+        self._peak_ages: List[float] = []
+        self._peak_rows: List[Sequence[float]] = []
+        self._peak_bad: List[bool] = []
         self._last: Optional[Sequence[float]] = None              # the previous chunk's levels
         self.memory: Optional[RepeatMemory] = None
         if p["repeat_match"] > 0.0:
@@ -164,8 +170,6 @@ class Switching:
                                        p["repeat_window_s"], p["repeat_every_s"],
                                        p["repeat_span_s"], len(self._bands[0]), n)
         # work buffers
-        self._u = np.empty(n)
-        self._shown = np.empty(n)
         nb = len(self._bands[0])
         self._band_bufs = (np.empty(nb), np.empty(nb))
         self._flip = 0
@@ -186,13 +190,13 @@ class Switching:
     def levels(self, z: np.ndarray, loudness: float) -> List[float]:
         """:meth:`level` as a list of Python floats (the same float64 numbers)."""
         s = self.alpha * (loudness - self._loud[0]) * self._loud[1]
-        ua = self._u
-        np.subtract(z, self._mean, out=ua)   # z widened to float64 by the subtraction
-        ua *= self._scale
+        # z (float32) widened to float64 exactly, as numpy's subtraction would
+        u = [(zc - mc) * sc for zc, mc, sc in zip(z.tolist(), self._mean_list, self._scale_list)]
         if self.common:
-            k = self.common * (float(np.add.reduce(ua)) / self._n)
-            return [(uc - k) + s for uc in ua.tolist()]
-        return [uc + s for uc in ua.tolist()]
+            # the mean summed light by light, in channel order
+            k = self.common * (sum(u) / self._n)
+            return [(uc - k) + s for uc in u]
+        return [uc + s for uc in u]
 
     def level(self, z: np.ndarray, loudness: float) -> np.ndarray:
         """The lights' levels ``v`` ``(channels,)`` [training std units] for units ``z``."""
@@ -248,7 +252,6 @@ class Switching:
         if not jump or last is None:
             last = None
         self._last = v
-        pushed = []
         for c, vc in enumerate(v):
             if on[c]:
                 wait[c] = 0.0
@@ -268,32 +271,31 @@ class Switching:
                     on_for[c] = 0.0 + seconds
             else:
                 wait[c] = 0.0
-            pushed.append(half if on[c] else -half)
         if self.hold_level:
             # the level shown is its own maximum over the last hold_level seconds: whatever
-            # line LightShowPi draws, a crossing stays above it that long. A few chunks at
-            # most, so their maximum is taken on Python floats; a NaN among them (whose sum
-            # is then NaN) goes through np.max, which keeps it as the reference does
+            # line LightShowPi draws, a crossing stays above it that long. Every remembered
+            # row ages by the same seconds, so the ones that expire are the oldest; a few
+            # rows at most, so their maximum is taken on Python floats, unless a NaN is
+            # among them (their sum is then NaN): np.max keeps it, as the reference does
+            ages = [t - seconds for t in self._peak_ages]
+            rows, bad = self._peak_rows, self._peak_bad
+            while ages and not ages[0] > 1e-9:
+                del ages[0], rows[0], bad[0]
             total = sum(v)
-            peaks = [(t - seconds, pk, bad) for t, pk, bad in self._peaks if t - seconds > 1e-9]
-            peaks.append((self.hold_level, v, total != total))
-            self._peaks = peaks
-            if len(peaks) > 1:
-                if any(bad for _t, _pk, bad in peaks):
-                    v = np.max([pk for _t, pk, _b in peaks], axis=0).tolist()
-                else:
-                    v = [max(col) for col in zip(*[pk for _t, pk, _b in peaks])]
+            ages.append(self.hold_level)
+            rows.append(v)
+            bad.append(total != total)
+            self._peak_ages = ages
+            if len(rows) > 1:
+                v = np.max(rows, axis=0).tolist() if True in bad else list(map(max, *rows))
         # a soft limit, not a clip: a light far outside its training range still moves, so
         # LightShowPi's per-song statistics can switch it (a clipped, constant level would
-        # have a std of 0 and stay dark). The same float64 operations, in the same order, as
-        # HOST_MEAN + HOST_STD * (CLIP * tanh((v + pushed) * (1 / CLIP))) on arrays
-        shown = self._shown
-        shown[:] = [(vc + pc) * _INV_CLIP for vc, pc in zip(v, pushed)]
-        np.tanh(shown, out=shown)
-        shown *= CLIP
-        shown *= HOST_STD
-        shown += HOST_MEAN
-        return shown.astype(np.float32)
+        # have a std of 0 and stay dark). HOST_MEAN + HOST_STD * (CLIP * tanh((v + push) / CLIP)),
+        # push = +-push/2 as the light is ON or OFF, on Python floats (math.tanh: libm's),
+        # rounded to float32 once at the end
+        return np.array([HOST_MEAN + HOST_STD * (CLIP * tanh((vc + (half if o else -half))
+                                                             * _INV_CLIP))
+                         for vc, o in zip(v, on)], np.float32)
 
     def __call__(self, z: np.ndarray, x: np.ndarray, loudness: float, seconds: float) -> np.ndarray:
         """One chunk: units ``z`` ``(channels,)``, its feature frame ``x`` ``(513,)`` [log10
