@@ -216,6 +216,23 @@ class Encoder:
         until the next call."""
         return self._run(features)
 
+    def in_place(self, frame: np.ndarray) -> Callable[[], np.ndarray]:
+        """A call with no arguments that runs the model on ``frame`` as it holds then
+        (float32, 513 values) and returns the channels (an array valid until the next call).
+
+        When ``frame`` is :meth:`input_buffer` and the interpreter runs on its own buffers,
+        the call is the interpreter's ``Invoke`` and a read of its output, with no Python
+        layer between (the per-chunk path); otherwise :meth:`run_float32` on ``frame``.
+        """
+        invoke = getattr(self._run, "_invoke", None)
+        output = getattr(self._run, "_output", None)
+        if invoke is not None and output is not None and frame is self.input_buffer():
+            def run() -> np.ndarray:
+                invoke()
+                return output
+            return run
+        return lambda: self.run_float32(frame)
+
     def input_buffer(self) -> Optional[np.ndarray]:
         """float32 array of the model's input shape that the interpreter reads its input
         from, or None: features written there need no copy on :meth:`run_float32`."""

@@ -43,12 +43,40 @@ def _rfft_direct() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
 _RFFT: Optional[Callable[[np.ndarray, np.ndarray], np.ndarray]] = None
 
 
+def power_bounds(lo: np.ndarray, hi: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """float32 log10 power bounds ``(513,)`` -> float64 power bounds ``(plo, phi)`` with
+    ``float32(log10(clip(p, plo, phi))) == clip(float32(log10(p)), lo, hi)`` for every p.
+
+    It holds when ``log10(plo)`` rounds to ``lo`` (and ``log10(phi)`` to ``hi``), as
+    ``10**lo`` nearly always does: the log and the rounding are monotonic, so a power
+    below ``plo`` has a frame value at or below ``lo`` either way, and one above has its
+    own. The rare bound that does not round back is moved by a few units in the last
+    place until it does.
+    """
+    out = []
+    for bound in (lo, hi):
+        b32 = np.asarray(bound, np.float32)
+        p = 10.0 ** b32.astype(np.float64)
+        for _ in range(64):
+            back = np.log10(p).astype(np.float32)
+            if np.array_equal(back, b32):
+                break
+            p = np.where(back < b32, np.nextafter(p, np.inf), np.where(back > b32, np.nextafter(p, 0.0), p))
+        else:
+            raise ValueError("no float64 power rounds back to these log10 bounds")
+        out.append(p)
+    return out[0], out[1]
+
+
 def clip_ufunc():
     """numpy's ``clip`` ufunc: ``np.minimum(np.maximum(x, lo), hi)`` in one call (``np.clip``
     itself goes through two Python wrappers first)."""
     core = getattr(np, "_core", None)       # numpy 2 (np.core warns there)
     umath = getattr(core, "umath", None) if core is not None else None
     return getattr(umath if umath is not None else np.core.umath, "clip")
+
+
+_CLIP = clip_ufunc()
 
 
 class _Plan:
@@ -63,6 +91,8 @@ class _Plan:
         self.scale = (1.0 / 32768.0 if channels == 1 else 0.5 / 32768.0 if channels == 2
                       else 1.0 / (32768.0 * channels))
         self.mono = np.empty(length)
+        # the chunk's int16 values as float64 (two channels: widened once, then added in pairs)
+        self.wide = np.empty(self.count) if channels == 2 else None
         if length >= FRAME:
             n, _on_grid = _frame_plan(length)
             w, norm = _window(FRAME)
@@ -110,10 +140,15 @@ class ChunkFeatures:
     :param engine: power-spectrum engine (default numpy).
     :param out: float32 ``(1, 513)`` array to use as :attr:`frame` (an encoder's input
         tensor, which then needs no copy); default a new one.
+    :param clip: float32 ``(lo, hi)``, each ``(513,)`` [log10 power]: frames come clipped to
+        them, exactly ``np.clip(chunk_features(...), lo, hi)`` (a model's ``input_range``),
+        and :attr:`power` is then the clipped power. Ignored when ``model_rate`` differs
+        from ``audio_rate``.
     """
 
     def __init__(self, channels: int, audio_rate: float, model_rate: Optional[float] = None,
-                 engine: Optional[PowerEngine] = None, out: Optional[np.ndarray] = None) -> None:
+                 engine: Optional[PowerEngine] = None, out: Optional[np.ndarray] = None,
+                 clip: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> None:
         global _RFFT
         if channels < 1:
             raise ValueError("channels must be >= 1, got %r" % (channels,))
@@ -126,6 +161,11 @@ class ChunkFeatures:
         if out is not None and (out.shape != (1, N_BINS) or out.dtype != np.float32):
             raise ValueError("out must be float32 (1, %d), not %s %s" % (N_BINS, out.dtype, out.shape))
         self.frame = np.zeros((1, N_BINS), np.float32) if out is None else out
+        # clipping the log power to [lo, hi] is clipping the power to [10**lo, 10**hi]
+        # before the log: one call on the power instead of one on the frame and one more
+        # on the power the loudness is summed from. Not when the frame is remapped after
+        # the log (another audio rate): the caller clips that frame itself
+        self._bounds = None if clip is None or self.remap else power_bounds(*clip)
         if _RFFT is None:
             _RFFT = _rfft_direct()
         self._rfft = _RFFT
@@ -186,7 +226,10 @@ class ChunkFeatures:
         mono = plan.mono
         # the integer sums of the channels, exact in float64 (as _mono_sum)
         if plan.channels == 2:
-            np.add(pcm[0::2], pcm[1::2], out=mono, dtype=np.float64)
+            # widening first, then one float64 add: cheaper than the add casting as it goes
+            wide = plan.wide
+            np.copyto(wide, pcm)
+            np.add(wide[0::2], wide[1::2], out=mono)
         elif plan.channels == 1:
             mono[:] = pcm
         else:
@@ -220,6 +263,8 @@ class ChunkFeatures:
         # is rounded to float32 on its way out, as astype does
         total *= plan.factor
         total += EPS
+        if self._bounds is not None:
+            _CLIP(total, self._bounds[0], self._bounds[1], out=total)
         x = self._x
         np.log10(total, out=x, casting="same_kind")
         if self.remap:
@@ -239,4 +284,4 @@ class ChunkFeatures:
             np.multiply(mono, w, out=frames[0, :plan.length])
 
 
-__all__ = ("ChunkFeatures", "clip_ufunc")
+__all__ = ("ChunkFeatures", "clip_ufunc", "power_bounds")

@@ -26,15 +26,15 @@ _REPLACE = "retrain or replace the model (python -m train fit)"
 LOUDNESS_ERROR = 1e-6
 
 
-def _sum_is_finite(a: np.ndarray) -> bool:
-    """``math.isfinite(a.sum())`` for a small float32 array ``(n,)``, in one BLAS call.
+def _finite(a: np.ndarray) -> bool:
+    """Whether every value of a small float32 array ``(n,)`` is finite.
 
-    A numpy reduction costs ~3 us in the per-chunk path (its setup, not its adds).
-    ``a . a`` is finite iff no value is NaN or Inf and every one is below 1.8e19 in size,
-    and then no float32 sum of them can overflow: the usual case, decided exactly.
-    Anything else asks numpy's sum itself.
+    Their sum in Python floats (float64) is finite iff they all are: a NaN or an Inf
+    makes it NaN or Inf, and float32 values (below 3.5e38 in size) cannot add up to an
+    overflow in float64. One ``tolist`` and a Python sum cost less than any numpy
+    reduction here (~3 us of setup, whatever the size).
     """
-    return math.isfinite(np.dot(a, a)) or math.isfinite(np.add.reduce(a))
+    return math.isfinite(sum(a.tolist()))
 
 
 def _exact_loudness(x: np.ndarray) -> float:
@@ -85,21 +85,22 @@ class ChunkPipeline:
         buffer = self.encoder.input_buffer()
         if buffer is not None and buffer.shape != (1, N_BINS):
             buffer = None
+        # training clipped its scaled frames to [0, 1]: the same bound, unscaled. The
+        # features clip the power before the log when they can (features.remap: no)
         self.features = ChunkFeatures(self.channels, self.audio_rate,
-                                      model.sample_rate, engine, out=buffer)
+                                      model.sample_rate, engine, out=buffer,
+                                      clip=self.input_range)
         self._seconds: dict = {}
-        self._sum = np.empty(N_BINS - 1)
         if self.stage is not None and not self.features.remap:
             # the stage gets _loudness(), within LOUDNESS_ERROR of the definition: it
             # takes any decision that close to its line on the definition instead
             self.stage.loudness_check(_exact_loudness, LOUDNESS_ERROR)
+        # the encoder, run on the features' frame (in place: the interpreter's input tensor)
+        self._encode = self.encoder.in_place(self.features.frame)
         self._clip = clip_ufunc()
         self._lo = self._hi = None
-        if self.input_range is not None:
+        if self.input_range is not None and self.features.remap:
             self._lo, self._hi = self.input_range   # float32 (513,), checked at load
-            # the same bounds on the linear power: 10**lo, 10**hi (bins 1..512)
-            self._plo = 10.0 ** self._lo[1:].astype(np.float64)
-            self._phi = 10.0 ** self._hi[1:].astype(np.float64)
 
     def __call__(self, data) -> np.ndarray:
         """One chunk (interleaved int16 bytes or array) -> float32 ``(num_bins,)`` levels.
@@ -111,13 +112,10 @@ class ChunkPipeline:
         if x is None:
             return np.zeros(self.num_bins, dtype=np.float32)
         if self._hi is not None:
-            # training clipped its scaled frames to [0, 1]: the same bound, unscaled
-            # (in place: x is the features' own buffer)
+            # a remapped frame, clipped here (in place: x is the features' own buffer)
             self._clip(x, self._lo, self._hi, out=x)
-        z = self.encoder.run_float32(self.features.frame)
-        # the sum is NaN/Inf iff some value is, or the values are beyond any sane level
-        # (float32 overflow needs |z| > 4e37): a model to refuse either way
-        if not _sum_is_finite(z):
+        z = self._encode()
+        if not _finite(z):
             raise PluginError("model gave non-finite channel values", self.model.path, _REPLACE)
         if self.stage is None:
             # finite: z is, and the calibration's gain and offset are (checked at load);
@@ -138,7 +136,7 @@ class ChunkPipeline:
             # (a log of a positive sum): |z| < 3.5e38, 1/std <= 1e7 and alpha <= 10 keep
             # every step far below float64's overflow, and the levels are clipped after.
             # So the check can only fail for another stage (tests put one in its place).
-            if type(self.stage) is not Switching and not _sum_is_finite(row):
+            if type(self.stage) is not Switching and not _finite(row):
                 raise PluginError("model gave non-finite levels after switching",
                                   self.model.path, _REPLACE)
         return row if self.pins is None else row[self.pins]
@@ -146,17 +144,14 @@ class ChunkPipeline:
     def _loudness(self) -> float:
         """``features.total_log_power(x)`` of the chunk just analysed, within ``LOUDNESS_ERROR``.
 
-        Summed from the linear power the features were logged from, clipped to the
-        training range as ``x`` is, instead of raising 512 log powers back to powers
+        Summed from the linear power the features were logged from (clipped to the
+        training range as ``x`` is), instead of raising 512 log powers back to powers
         (15 us a chunk, the largest stage after the FFT). The two differ only by the
         float32 rounding of ``x``: half a unit in the last place of a log10 power below
         16 in size is 2**-21 = 4.8e-7, 1.1e-6 relative in each power, so at most 4.8e-7
         in the loudness (the bound, LOUDNESS_ERROR, is twice that).
         """
-        p = self.features.power_ac
-        if self._hi is not None:
-            p = self._clip(p, self._plo, self._phi, out=self._sum)
-        return math.log10(np.add.reduce(p))
+        return math.log10(np.add.reduce(self.features.power_ac))
 
     def song(self, pcm: np.ndarray, chunk_size: int) -> np.ndarray:
         """All rows of a decoded song: int16 ``(frames, channels)`` -> ``(n_chunks, num_bins)``."""

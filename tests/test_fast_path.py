@@ -59,7 +59,7 @@ class ReferenceSwitching:
     def level(self, z, loudness):
         u = (np.asarray(z, np.float64) - self._mean) * self._scale
         if self.common:
-            u -= self.common * u.mean()
+            u -= self.common * (sum(u.tolist()) / len(u))     # summed in channel order
         return u + self.alpha * (loudness - self._loud[0]) * self._loud[1]
 
     def onset(self, x):
@@ -90,7 +90,7 @@ class ReferenceSwitching:
             self._peaks.append((self.hold_level, v))
             v = np.max([p for _t, p in self._peaks], axis=0)
         shown = v + np.where(on, 0.5 * self.push, -0.5 * self.push)
-        shown = SW.CLIP * np.tanh(shown * (1.0 / SW.CLIP))
+        shown = SW.CLIP * np.array([math.tanh(q) for q in shown * (1.0 / SW.CLIP)])
         row = (HOST_MEAN + HOST_STD * shown).astype(np.float32)
         return row if self.memory is None else self.memory(self._x, row, seconds)
 
@@ -176,6 +176,44 @@ def test_a_copied_chunk_features_object_computes_on_its_own_buffers(real_pcm):
     g = copy.deepcopy(f)
     assert _same(g(data[1]).copy(), F.chunk_features(data[1], 2, 44100.0))
     assert _same(f(data[0]).copy(), F.chunk_features(data[0], 2, 44100.0))
+
+
+def test_power_bounds_clip_before_the_log_as_after_it():
+    rng = np.random.default_rng(7)
+    lo = (rng.uniform(-12.0, -4.0, F.N_BINS)).astype(np.float32)
+    hi = lo + rng.uniform(0.0, 8.0, F.N_BINS).astype(np.float32)
+    plo, phi = FS.power_bounds(lo, hi)
+    assert np.array_equal(np.log10(plo).astype(np.float32), lo)
+    assert np.array_equal(np.log10(phi).astype(np.float32), hi)
+    # powers on, next to and either side of each bound, and anywhere between
+    near = [plo, phi, np.nextafter(plo, 0), np.nextafter(plo, 1), np.nextafter(phi, 0),
+            np.nextafter(phi, np.inf), plo * (1 - 1e-7), phi * (1 + 1e-7)]
+    for p in near + [10.0 ** rng.uniform(-14.0, 6.0, F.N_BINS) for _ in range(200)]:
+        want = np.minimum(np.maximum(np.log10(p).astype(np.float32), lo), hi)
+        got = np.log10(np.minimum(np.maximum(p, plo), phi)).astype(np.float32)
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("chunk", [2048, 4096, 3000, 700])
+def test_chunk_features_clipped_on_the_power_are_the_clipped_frames(real_pcm, chunk):
+    rng = np.random.default_rng(chunk)
+    lo = rng.uniform(-9.0, -6.0, F.N_BINS).astype(np.float32)
+    hi = rng.uniform(-4.0, -2.0, F.N_BINS).astype(np.float32)     # both bounds bite
+    f = FS.ChunkFeatures(2, 44100.0, 44100.0, clip=(lo, hi))
+    bit = 0
+    for i in range(-(-len(real_pcm) // chunk)):
+        data = real_pcm[i * chunk:(i + 1) * chunk].tobytes()
+        got, want = f(data), F.chunk_features(data, 2, 44100.0, 44100.0)
+        assert (got is None) == (want is None)
+        if got is not None:
+            want = np.minimum(np.maximum(want, lo), hi)
+            assert np.array_equal(got, want), (chunk, i)
+            bit += int(np.sum((want == lo) | (want == hi)))
+    assert bit > 1000           # the bounds were hit, not only passed through
+    # another audio rate: the frame is remapped after the log, so not clipped here
+    g = FS.ChunkFeatures(2, 48000.0, 44100.0, clip=(lo, hi))
+    data = real_pcm[:chunk].tobytes()
+    assert _same(g(data), F.chunk_features(data, 2, 48000.0, 44100.0))
 
 
 def test_direct_rfft_and_clip_ufunc_are_numpys_own():
@@ -328,10 +366,10 @@ def test_pipeline_on_every_shared_song_decides_as_the_reference(default_model):
 
 def test_finite_check_is_numpys(default_model):
     for a in ([1, 2, 3], [np.nan, 1], [np.inf, 1], [3e38, 3e38, -3e38], [3e38, -3e38],
-              [1e37] * 8, [-np.inf, np.inf], [0.0] * 8):
+              [3.4e38] * 8, [-np.inf, np.inf], [0.0] * 8, [1.0, np.nan, -np.inf],
+              [-3.4e38] * 4096, [np.float32(1e-45)] * 3):
         a = np.asarray(a, np.float32)
-        with np.errstate(over="ignore", invalid="ignore"):
-            assert P._sum_is_finite(a) == math.isfinite(np.add.reduce(a)), a
+        assert P._finite(a) == bool(np.isfinite(a).all()), a
 
 
 # ---------------------------------------------------------------- encoders
@@ -357,6 +395,15 @@ def test_encoder_fast_calls_give_the_public_calls_numbers(default_model, backend
             interp.invoke()
             want = interp.get_tensor(interp.get_output_details()[0]["index"]).reshape(-1)
         assert np.array_equal(got, want) and np.array_equal(enc(x), want)
+        # the pipeline's call: the model run on the frame it writes its features into
+        frame = enc.input_buffer()
+        if frame is None:
+            frame = np.empty((1, 513), np.float32)
+        run = enc.in_place(frame)
+        frame[...] = x.reshape(1, 513)
+        assert np.array_equal(run(), want)
+        if backend == "litert":          # the interpreter's own Invoke, nothing between
+            assert run.__closure__ is not None and run.__name__ == "run"
 
 
 def test_a_stage_that_is_not_switching_still_has_its_levels_checked(default_model, real_pcm):

@@ -120,7 +120,7 @@ def test_non_finite_output_mid_song_falls_back_and_poisons_the_cache(host_module
     assert fft.compare_config(cache) is False
     chunks = music_chunks(6)
     fft.calculate_levels(chunks[0])
-    fft.pipeline.encoder._run = lambda x: np.full(8, np.nan, dtype=np.float32)
+    fft.pipeline._encode = lambda: np.full(8, np.nan, dtype=np.float32)
     rows = [fft.calculate_levels(c) for c in chunks[1:]]
     assert all(np.array_equal(r, np.ones(8)) for r in rows)
     fft.save_config()
@@ -197,7 +197,7 @@ def test_gpu_fallback_after_activation_never_makes_a_second_instance(host_module
     mod = host_module(gpu=True)
     fft = build(mod, ON, use_gpu=True)
     fft.calculate_levels(music_chunks(1)[0])
-    fft.pipeline.encoder._run = lambda x: np.full(8, np.inf, dtype=np.float32)
+    fft.pipeline._encode = lambda: np.full(8, np.inf, dtype=np.float32)
     fft.calculate_levels(music_chunks(1)[0])
     assert mod.made == [(10, 513)] and fft.use_gpu is False
 

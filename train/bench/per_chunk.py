@@ -51,15 +51,15 @@ def _alternating(fa: Callable[[bytes], Any], fb: Callable[[bytes], Any],
 
 #: the rows of the stage breakdown, in the order of the per-chunk path
 STAGES = (
-    ("mono", "features: int16 bytes -> float64 channel sum"),
+    ("mono", "features: int16 bytes -> float64, channel sum"),
     ("frames", "features: frames x Hann window"),
     ("rfft", "features: rfft of the frames (numpy pocketfft)"),
     ("power", "features: |X|^2 summed over frames with their weights"),
-    ("log", "features: silence test, normalise, log10 -> float32"),
-    ("clip", "clip to the training range"),
+    ("log", "features: silence test, normalise, clip to the training range, log10 -> float32"),
+    ("clip", "clip a remapped frame to the training range (audio and model rates differ)"),
     ("encoder", "encoder: whole call (%s)"),
     ("invoke", "  of which the interpreter's own work (Invoke / the dense chain)"),
-    ("finite", "finite check of the units (z . z)"),
+    ("finite", "finite check of the units (their sum in Python floats)"),
     ("loudness", "loudness from the linear power (replaces 512 powers of 10)"),
     ("levels", "switching: standardised units, common part, loudness"),
     ("bands", "switching: band means of the frame (reduceat)"),
@@ -80,6 +80,7 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
     executor's invoke) are left out of their medians.
     """
     import numpy as np
+    from lightshowpi_autoencoder import feature_stream as FS
     from lightshowpi_autoencoder import features as F
     from lightshowpi_autoencoder import pipeline as P
     pipe = inst.pipeline
@@ -103,7 +104,8 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
             t0 = clock()
             if simple and len(data) == plan.nbytes:
                 pcm = np.frombuffer(data, np.int16)
-                np.add(pcm[0::2], pcm[1::2], out=plan.mono, dtype=np.float64)
+                np.copyto(plan.wide, pcm)
+                np.add(plan.wide[0::2], plan.wide[1::2], out=plan.mono)
                 t1 = clock()
                 np.multiply(plan.view, plan.window, out=plan.frames)
                 t2 = clock()
@@ -120,6 +122,8 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
                     continue
                 total *= plan.factor
                 total += F.EPS
+                if fe._bounds is not None:
+                    FS._CLIP(total, fe._bounds[0], fe._bounds[1], out=total)
                 x = fe._x
                 np.log10(total, out=x, casting="same_kind")
                 t5 = clock()
@@ -147,14 +151,14 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
                         act(out, out)
                 t["invoke"] = clock() - t70
             t8 = clock()
-            P._sum_is_finite(z)
+            P._finite(z)
             t9 = clock()
-            t.update(clip=t6 - t5, encoder=t7 - t6, finite=t9 - t8)
+            t.update(encoder=t7 - t6, finite=t9 - t8)
+            if pipe._hi is not None:
+                t["clip"] = t6 - t5
             if stage is not None:
-                p = fe.power_ac          # as ChunkPipeline._loudness, on the copy's power
-                if pipe._hi is not None:
-                    p = pipe._clip(p, pipe._plo, pipe._phi, out=pipe._sum)
-                loud = math.log10(np.add.reduce(p))
+                # as ChunkPipeline._loudness (the power is clipped with the frame)
+                loud = math.log10(np.add.reduce(fe.power_ac))
                 t10 = clock()
                 v = stage.levels(z, loud)
                 if stage._exact is not None and stage.near_line(v, stage._margin):
