@@ -105,7 +105,7 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
             if simple and len(data) == plan.nbytes:
                 pcm = np.frombuffer(data, np.int16)
                 np.copyto(plan.wide, pcm)
-                np.add(plan.wide[0::2], plan.wide[1::2], out=plan.mono)
+                np.add(*plan.sides, out=plan.mono)
                 t1 = clock()
                 np.multiply(plan.view, plan.window, out=plan.frames)
                 t2 = clock()
@@ -113,8 +113,8 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
                 t3 = clock()
                 v = plan.spec64 if spec is plan.spec else spec.view(np.float64)
                 np.square(v, out=v)
-                pairs = np.dot(plan.weights, v, out=plan.pairs)
-                np.add(pairs[0::2], pairs[1::2], out=fe.power)
+                np.dot(plan.weights, v, out=plan.pairs)
+                np.add(*plan.re_im, out=fe.power)
                 t4 = clock()
                 total = fe.power
                 if total[0] == 0.0 and not total.any():
