@@ -19,11 +19,13 @@ Definition (units in brackets):
   one, whose start is closer to it (the lights change at chunk starts; at
   Neo's 93 ms chunks this is worth +0.024 onset F - chance on the shared
   songs). The hop h is ``HOP = 512`` (50 % overlap) for
-  L < ``LONG_CHUNK = 4096`` and ``LONG_HOP = 1024`` (no overlap) from 4096 on
-  (LightShowPi Neo's chunk): with 4 or more frames the average is already
-  steady, and overlap would cost 7 FFTs instead of 4 per chunk (the
-  benchmark's per-chunk target). The expected power of a stationary signal
-  is the same either way.
+  L < ``LONG_CHUNK = 2048`` and ``LONG_HOP = 1024`` (no overlap) from 2048 on
+  (LightShowPi's chunks: 2048 in the original, 4096 in Neo): overlap would
+  cost 3 FFTs instead of 2 at 2048 and 7 instead of 4 at 4096, the largest
+  part of the plugin's per-chunk cost, whose target is LightShowPi's own
+  ``calculate_levels``. The expected power of a stationary signal is the
+  same either way. At 2048 the two frames sit symmetric in the chunk and
+  weigh the same.
 * Chunk of 0 < L < 1024 samples: one frame, a Hann window of length L
   sampled at the sample centres (``sin(pi*(n+0.5)/L)**2``, never all zero,
   even for L = 1), zero padded to 1024 and normalised by its own ``sum(w**2)``.
@@ -49,12 +51,12 @@ import numpy as np
 FRAME = 1024
 HOP = 512
 LONG_HOP = 1024
-LONG_CHUNK = 4096
+LONG_CHUNK = 2048
 N_BINS = FRAME // 2 + 1
 EPS = 1e-12
 FLOOR = float(np.log10(EPS))
 #: Bump when any number this module produces changes: caches and models key on it.
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 
 #: A power-spectrum engine: float64 windowed frames ``(n_frames, FRAME)`` ->
 #: ``|rfft|**2`` of each, shape ``(n_frames, N_BINS)`` [FS**2, not normalised].
