@@ -55,6 +55,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .features import N_BINS
 from .levels import HOST_MEAN, HOST_STD
 from .repeat import RepeatMemory
 
@@ -172,6 +173,7 @@ class Switching:
         # work buffers
         nb = len(self._bands[0])
         self._band_bufs = (np.empty(nb), np.empty(nb))
+        self._wide = np.empty(N_BINS)        # the frame in float64, for its band sums
         self._flip = 0
         self._d = np.empty(nb)
         self._exact: Optional[Callable[[np.ndarray], float]] = None
@@ -212,9 +214,11 @@ class Switching:
         starts, inv = self._bands
         b = self._band_bufs[self._flip]
         self._flip ^= 1        # the next chunk writes the other buffer: this one is its prev
-        # summed in float64 as np.asarray(x, np.float64) would be: the same values, added
-        # by the same loop in the same order (the cast happens in numpy's buffer)
-        np.add.reduceat(x, starts, dtype=np.float64, out=b)
+        # summed in float64 as np.asarray(x, np.float64) would be: the frame widened into a
+        # buffer kept for it (cheaper than reduceat casting as it goes), then added in order
+        wide = self._wide
+        np.copyto(wide, x)
+        np.add.reduceat(wide, starts, out=b)
         b *= inv
         prev, self._x = self._x, b
         return prev
