@@ -24,10 +24,19 @@ stream-in work as a file does), per song (LightShowPi makes a new FFT object,
 so a new memory, for each song), and the same for any model. Digital silence
 (chunks LightShowPi's features skip) is not remembered. All durations are in
 seconds, so 2048- and 4096-sample chunks, 44.1 and 48 kHz, remember the same
-stretch of music. The memory is bounded: ``span_s`` seconds of chunks, a ring
-of float32 vectors (``span_s / chunk seconds * (k * bands + channels + 1)``
-values: 1.4 MB for 90 s at chunk 2048, 43 bands, 8 lights), so a long
+stretch of music. The memory is bounded: a ring of the last ``span_s`` seconds of
+chunks, each its ``bands`` float32 band powers, its squared norm and its lights
+(``(span_s / chunk seconds + k - 1) * (bands + channels + 1)`` values and ``k - 1``
+repeated rows: 0.4 MB for 90 s at chunk 2048, 43 bands, 8 lights), so a long
 audio-in session costs the same per chunk as a song.
+
+Per chunk the memory only writes the chunk's bands and lights into the ring, and
+while following compares two ``k``-chunk windows (two numpy calls). A moment's sound
+is never copied: the ring keeps its first ``k - 1`` rows repeated after its end, so
+every moment's ``k`` chunks are one contiguous slice of it. The search, every
+``every_s`` seconds, takes each chunk's dot product with the present moment's ``k``
+chunks in one matrix product and sums them along the diagonals, with the norms of the
+chunks written since the last search.
 """
 from __future__ import annotations
 
@@ -70,17 +79,33 @@ class RepeatMemory:
     def _start(self, seconds: float) -> None:
         """Sizes in chunks from the chunk length [s]; the ring's buffers."""
         self._low, self._high = 0.5 * seconds, 2.0 * seconds
-        self.k = max(1, int(round(self.window_s / seconds)))
+        k = self.k = max(1, int(round(self.window_s / seconds)))
         self.lag = max(1, int(math.ceil(self.after_s / seconds - 1e-9)))
         self.every = max(1, int(round(self.every_s / seconds)))
+        #: candidates for a match: the last `size` chunks (the present one among them)
         self.size = max(self.lag + 1, int(math.ceil(self.span_s / seconds - 1e-9)))
-        width = self.k * self.bands
-        # np.empty: a page is only touched (and counted in the process's memory) once written
-        self._sounds = np.empty((self.size, width), np.float32)
-        self._norms = np.empty(self.size, np.float32)
-        self._rows = np.empty((self.size, self.channels), np.float32)
-        self._dist = np.empty(self.size, np.float32)
-        # squared RMS bounds, compared with squared distances summed over the vector
+        # the ring holds `ring` chunks: every candidate's window, its k - 1 chunks before it
+        # included, stays in it. Chunk t sits in row t % ring + k - 1; the ring's last k - 1
+        # chunks also in rows 0..k-2, so the window of the chunk in row r + k - 1 is rows
+        # r..r+k-1, whether or not it wraps
+        ring = self.ring = self.size + k - 1
+        nb = self.bands
+        # zeros: pages untouched until written (not counted in the process's memory), and
+        # rows not written yet read as numbers, masked out of every search
+        self._chunks = np.zeros((ring + k - 1, nb), np.float32)
+        self._norms = np.zeros(ring + k - 1, np.float32)       # squared norm of each row
+        self._rows = np.zeros((ring, self.channels), np.float32)
+        self._normed = 0                  # the first chunk whose norm is not yet written
+        self._diff = np.empty((k, nb), np.float32)
+        self._flat = self._diff.reshape(-1)
+        # the search: the present moment's k chunks against every row, and per window
+        # |window|**2 - 2 window . present summed along the diagonals (row r + i, chunk i)
+        self._dots = np.empty((k, ring + k - 1), np.float32)
+        self._present = np.empty((k, nb), np.float32)
+        self._dist = np.empty(ring, np.float32)
+        self._sq = np.empty((self.every + 1, nb), np.float32)
+        # squared RMS bounds, compared with squared distances summed over the k * nb values
+        width = k * nb
         self._match2 = self.match * self.match * width
         self._keep2 = self.keep * self.keep * width
 
@@ -98,61 +123,93 @@ class RepeatMemory:
             # chunks of the first's length, so it neither remembers it nor copies over it
             self.source = -1
             return row
-        size, nb = self.size, self.bands
-        pos = t % size
-        sounds, norms = self._sounds, self._norms
-        # the present moment's sound, written straight into its ring row: this chunk's bands,
-        # then the previous row's newest k - 1 chunks (before k chunks, the first chunk stands
-        # in for the ones not heard yet)
-        d = sounds[pos]
-        d[:nb] = bands
-        if t:
-            d[nb:] = sounds[pos - 1, :-nb]   # pos - 1 = -1: the ring's last row, as it should
-        else:
-            d[nb:] = np.tile(d[:nb], self.k - 1)
-        norms[pos] = n2 = float(np.dot(d, d))
+        ring, k = self.ring, self.k
+        pos = t % ring
+        chunks = self._chunks
+        chunks[pos + k - 1] = bands
+        if pos + k - 1 >= ring:
+            chunks[pos + k - 1 - ring] = bands        # one of the ring's last k - 1 chunks
+        elif not t and k > 1:
+            # before k chunks, the first chunk stands in for the ones not heard yet
+            chunks[:k - 1] = chunks[k - 1]
         oldest_match = t - self.lag         # the newest chunk far enough back
         j = self.source + 1 if self.source >= 0 else -1
-        if 0 <= j <= oldest_match and j > t - size:
-            # following: the chunk after the one copied
-            jp = j % size
-            if n2 + float(norms[jp]) - 2.0 * float(np.dot(sounds[jp], d)) >= self._keep2:
+        if 0 <= j <= oldest_match and j > t - self.size:
+            # following: the chunk after the one copied, its k chunks against the present's
+            jp = j % ring
+            np.subtract(chunks[pos:pos + k], chunks[jp:jp + k], out=self._diff)
+            if float(np.dot(self._flat, self._flat)) >= self._keep2:
                 j = -1
         else:
             j = -1
         if j < 0 and oldest_match >= 0 and t % self.every == 0:
-            j = self._search(d, n2, t, oldest_match)
+            j = self._search(t, pos, oldest_match)
         self.source = j
         if j >= 0:
             # a copy: the caller keeps what it gets (LightShowPi appends it to the song's
             # cache), and the ring row is written over span_s later
-            row = self._rows[j % size].copy()
+            row = self._rows[j % ring].copy()
         self._rows[pos] = row
         self.count = t + 1
         return row
 
-    def _search(self, d: np.ndarray, n2: float, t: int, oldest: int) -> int:
-        """The remembered chunk whose sound is nearest to ``d`` (squared norm ``n2``) among
-        those from ``t - size + 1`` to ``oldest``, if within ``match``; else -1."""
-        size = self.size
-        # not wrapped: rows 0..oldest, in order; wrapped: every row, the `lag` newest masked
-        m = oldest + 1 if t < size else size
-        dist = self._dist[:m]
-        np.dot(self._sounds[:m], d, out=dist)
-        dist *= -2.0
-        dist += self._norms[:m]
-        if t >= size:
-            lo, hi = (oldest + 1) % size, (t % size) + 1
-            if lo < hi:
-                dist[lo:hi] = np.inf
-            else:
-                dist[lo:] = np.inf
-                dist[:hi] = np.inf
+    def _norm(self, t: int) -> None:
+        """Write the squared norms of the chunks not yet normed, up to ``t``."""
+        ring, k = self.ring, self.k
+        chunks, norms = self._chunks, self._norms
+        # (after a follow longer than the ring, only the rows' latest chunks matter)
+        c = max(self._normed, t - ring + 1)
+        if not c and k > 1:
+            # the rows standing in before the first chunk
+            norms[:k - 1] = float(np.dot(chunks[0], chunks[0]))
+        while c <= t:
+            a = c % ring
+            b = min(a + t - c + 1, ring)           # chunks c.. sit in rows a + k - 1 .. b + k - 2
+            rows = chunks[a + k - 1:b + k - 1]
+            if len(rows) > len(self._sq):
+                self._sq = np.empty_like(rows)
+            sq = self._sq[:len(rows)]
+            np.multiply(rows, rows, out=sq)
+            np.add.reduce(sq, axis=1, out=norms[a + k - 1:b + k - 1])
+            if b + k - 1 > ring:                   # and the ring's last k - 1 in rows 0..k-2 too
+                lo = max(a + k - 1, ring)
+                norms[lo - ring:b + k - 1 - ring] = norms[lo:b + k - 1]
+            c += b - a
+        self._normed = t + 1
+
+    def _search(self, t: int, pos: int, oldest: int) -> int:
+        """The remembered chunk whose window is nearest to the present one (ring row ``pos``)
+        among chunks ``t - size + 1`` to ``oldest``, if within ``match``; else -1."""
+        ring, k = self.ring, self.k
+        self._norm(t)
+        chunks, norms = self._chunks, self._norms
+        # g[i, r] = |row r|**2 - 2 row r . chunk i of the present moment (the -2 applied to
+        # the present's k rows, not to the product's k * ring values)
+        g = self._dots
+        np.multiply(chunks[pos:pos + k], -2.0, out=self._present)
+        np.dot(self._present, chunks.T, out=g)
+        g += norms
+        # dist[r] = |window r|**2 - 2 window r . present: the diagonal sums of g
+        dist = self._dist
+        np.add(g[0, :ring], g[1, 1:ring + 1], out=dist) if k > 1 else np.copyto(dist, g[0, :ring])
+        for i in range(2, k):
+            dist += g[i, i:ring + i]
+        present = float(np.add.reduce(norms[pos:pos + k]))
+        # every window but the candidates' is masked: the candidates are `count` chunks
+        # from `oldest` back, a run of ring rows that may wrap
+        count = min(oldest + 1, self.size - self.lag)
+        start = (oldest + 1) % ring              # the first row after the candidates
+        masked = ring - count
+        if start + masked <= ring:
+            dist[start:start + masked] = np.inf
+        else:
+            dist[start:] = np.inf
+            dist[:start + masked - ring] = np.inf
         i = int(np.argmin(dist))
-        if float(dist[i]) + n2 >= self._match2:
+        if float(dist[i]) + present >= self._match2:
             return -1
         # the absolute index of ring row i: the newest chunk at or before t that sits there
-        return t - ((t - i) % size)
+        return t - ((t - i) % ring)
 
 
 __all__ = ("MIN_CHUNK_S", "RepeatMemory")

@@ -97,6 +97,23 @@ def test_memory_is_the_reference(seconds, span_s):
     assert (sources >= 0).mean() > 0.05          # the test exercises copying at all
 
 
+@pytest.mark.parametrize("window_s", [0.05, 0.19, 0.4])
+def test_a_follow_longer_than_the_ring_then_a_search_is_the_reference(window_s):
+    """A passage that keeps repeating is followed for longer than the ring with no search in
+    between; when the music changes the search reads norms written long after their chunks,
+    over a ring written many times: still the reference's choices. Matches near the far end
+    of the span (the oldest candidates' windows) too."""
+    rng = np.random.default_rng(11)
+    bands = song("A" * 14 + "BCA" + "DBC", rng, length=24)
+    rows = rng.normal(12, 2, (len(bands), 8)).astype(np.float32)
+    got, sources, ref = both(bands, rows, span_s=6.0, window_s=window_s, every_s=0.1)
+    assert sources.tolist() == ref.sources
+    assert np.array_equal(got, np.array(ref.shown))
+    follows = np.diff(np.flatnonzero(np.diff(sources) != 1))
+    assert follows.max() > 1.5 * int(6.0 / DT)     # one follow outlasted the ring
+    assert (sources[-72:] >= 0).mean() > 0.3       # and the changed music found its matches
+
+
 def test_a_returning_passage_shows_as_it_did():
     rng = np.random.default_rng(1)
     bands = song("ABA", rng, length=150)         # 7 s passages at chunk 2048
@@ -146,7 +163,7 @@ def test_the_memory_is_bounded():
     for b in np.vstack([a, filler, a]):
         mem(b, np.zeros(8, np.float32), DT)
         sources.append(mem.source)
-    assert mem.size == math.ceil(20.0 / DT) and mem._sounds.shape[0] == mem.size
+    assert mem.size == math.ceil(20.0 / DT) and mem._chunks.shape[0] == mem.size + 2 * (mem.k - 1)
     assert max(sources[700:]) < 0
 
 
