@@ -1,13 +1,13 @@
 """Would one TFLite graph do a chunk's arithmetic faster than numpy + the encoder? (issue 13)
 
 ``python -m train.bench.whole_graph [--chunks N]`` builds the shipped model's per-chunk
-arithmetic for a stereo chunk of 2048 frames as ONE TensorFlow graph (mono mix, the three
-Hann frames of :mod:`lightshowpi_autoencoder.features`, RFFT, power, the frame weights,
+arithmetic for a stereo chunk of 2048 frames as ONE TensorFlow graph (mono mix, the Hann
+frames of :mod:`lightshowpi_autoencoder.features` (two since features version 4), RFFT, power, the frame weights,
 log10, the clip to the training range, the encoder's dense layers), converts it to TFLite,
 and times one ``invoke()`` of it against what the runtime does for the same chunk
 (:class:`~lightshowpi_autoencoder.feature_stream.ChunkFeatures`, the clip, the model's
 encoder): the same chunks, alternating in blocks as the per-chunk bench does, medians.
-It also times numpy's rfft of the three 1024-point frames against one 2048-point rfft
+It also times numpy's rfft of those 1024-point frames against one 2048-point rfft
 (would another framing of the same chunk cut the FFT?). A measurement, not a runtime
 path: the graph computes in float32, the runtime's features in float64.
 """
