@@ -64,8 +64,8 @@ KIND = "switching"
 DEFAULTS: Dict[str, float] = {"alpha": 0.7, "common": 1.0, "threshold": 0.125,
                               "hysteresis": 0.2, "flux": 0.15, "flux_bands": 6.0,
                               "wait_s": 0.3, "min_on_s": 0.12, "push": 4.0,
-                              "hold_level": 0.12, "jump": 1.5, "repeat_match": 0.3,
-                              "repeat_keep": 0.45, "repeat_after_s": 4.0,
+                              "hold_level": 0.12, "jump": 1.5, "repeat_match": 0.35,
+                              "repeat_keep": 0.5, "repeat_after_s": 4.0,
                               "repeat_window_s": 0.19, "repeat_every_s": 0.37,
                               "repeat_span_s": 90.0}
 #: settings added after models first shipped with this stage, as a model without them reads
