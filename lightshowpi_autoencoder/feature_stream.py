@@ -145,9 +145,9 @@ class ChunkFeatures:
     :param out: float32 ``(1, 513)`` array to use as :attr:`frame` (an encoder's input
         tensor, which then needs no copy); default a new one.
     :param clip: float32 ``(lo, hi)``, each ``(513,)`` [log10 power]: frames come clipped to
-        them, exactly ``np.clip(chunk_features(...), lo, hi)`` (a model's ``input_range``),
-        and :attr:`power` is then the clipped power. Ignored when ``model_rate`` differs
-        from ``audio_rate``.
+        them, exactly ``np.clip(chunk_features(...), lo, hi)`` (a model's ``input_range``).
+        At equal rates :attr:`power` is then the clipped power; a remapped frame is
+        clipped after the remap.
     """
 
     def __init__(self, channels: int, audio_rate: float, model_rate: Optional[float] = None,
@@ -168,8 +168,9 @@ class ChunkFeatures:
         # clipping the log power to [lo, hi] is clipping the power to [10**lo, 10**hi]
         # before the log: one call on the power instead of one on the frame and one more
         # on the power the loudness is summed from. Not when the frame is remapped after
-        # the log (another audio rate): the caller clips that frame itself
+        # the log (another audio rate): that frame is clipped after the remap
         self._bounds = None if clip is None or self.remap else power_bounds(*clip)
+        self._clip_after = clip if clip is not None and self.remap else None
         if _RFFT is None:
             _RFFT = _rfft_direct()
         self._rfft = _RFFT
@@ -272,6 +273,8 @@ class ChunkFeatures:
         np.log10(total, out=x, casting="same_kind")
         if self.remap:
             x[:] = to_model_rate(x, self.audio_rate, self.model_rate)
+            if self._clip_after is not None:
+                _CLIP(x, self._clip_after[0], self._clip_after[1], out=x)
         return x
 
     @staticmethod

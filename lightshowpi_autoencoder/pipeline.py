@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from . import features
-from .feature_stream import ChunkFeatures, clip_ufunc
+from .feature_stream import ChunkFeatures
 from .features import N_BINS
 from .encoder import Encoder
 from .errors import PluginError
@@ -85,8 +85,7 @@ class ChunkPipeline:
         buffer = self.encoder.input_buffer()
         if buffer is not None and buffer.shape != (1, N_BINS):
             buffer = None
-        # training clipped its scaled frames to [0, 1]: the same bound, unscaled. The
-        # features clip the power before the log when they can (features.remap: no)
+        # training clipped its scaled frames to [0, 1]: the same bound, unscaled
         self.features = ChunkFeatures(self.channels, self.audio_rate,
                                       model.sample_rate, engine, out=buffer,
                                       clip=self.input_range)
@@ -97,10 +96,6 @@ class ChunkPipeline:
             self.stage.loudness_check(_exact_loudness, LOUDNESS_ERROR)
         # the encoder, run on the features' frame (in place: the interpreter's input tensor)
         self._encode = self.encoder.in_place(self.features.frame)
-        self._clip = clip_ufunc()
-        self._lo = self._hi = None
-        if self.input_range is not None and self.features.remap:
-            self._lo, self._hi = self.input_range   # float32 (513,), checked at load
 
     def __call__(self, data) -> np.ndarray:
         """One chunk (interleaved int16 bytes or array) -> float32 ``(num_bins,)`` levels.
@@ -111,9 +106,6 @@ class ChunkPipeline:
         x = self.features(data)
         if x is None:
             return np.zeros(self.num_bins, dtype=np.float32)
-        if self._hi is not None:
-            # a remapped frame, clipped here (in place: x is the features' own buffer)
-            self._clip(x, self._lo, self._hi, out=x)
         z = self._encode()
         if not _finite(z):
             raise PluginError("model gave non-finite channel values", self.model.path, _REPLACE)

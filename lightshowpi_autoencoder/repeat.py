@@ -191,8 +191,8 @@ class RepeatMemory:
         g += norms
         # dist[r] = |window r|**2 - 2 window r . present: the diagonal sums of g
         dist = self._dist
-        np.add(g[0, :ring], g[1, 1:ring + 1], out=dist) if k > 1 else np.copyto(dist, g[0, :ring])
-        for i in range(2, k):
+        np.copyto(dist, g[0, :ring])
+        for i in range(1, k):
             dist += g[i, i:ring + i]
         present = float(np.add.reduce(norms[pos:pos + k]))
         # every window but the candidates' is masked: the candidates are `count` chunks

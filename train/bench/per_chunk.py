@@ -56,7 +56,6 @@ STAGES = (
     ("rfft", "features: rfft of the frames (numpy pocketfft)"),
     ("power", "features: |X|^2 summed over frames with their weights"),
     ("log", "features: silence test, normalise, clip to the training range, log10 -> float32"),
-    ("clip", "clip a remapped frame to the training range (audio and model rates differ)"),
     ("encoder", "encoder: whole call (%s)"),
     ("invoke", "  of which the interpreter's own work (Invoke / the dense chain)"),
     ("finite", "finite check of the units (their sum in Python floats)"),
@@ -135,8 +134,6 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
                     inst.calculate_levels(data)
                     continue
                 t["log"] = t5 - t0
-            if pipe._hi is not None:
-                pipe._clip(x, pipe._lo, pipe._hi, out=x)
             t6 = clock()
             z = pipe.encoder.run_float32(fe.frame)
             t7 = clock()
@@ -154,8 +151,6 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
             P._finite(z)
             t9 = clock()
             t.update(encoder=t7 - t6, finite=t9 - t8)
-            if pipe._hi is not None:
-                t["clip"] = t6 - t5
             if stage is not None:
                 # as ChunkPipeline._loudness (the power is clipped with the frame)
                 loud = math.log10(np.add.reduce(fe.power_ac))
