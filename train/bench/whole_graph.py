@@ -5,7 +5,7 @@ arithmetic for a stereo chunk of 2048 frames as ONE TensorFlow graph (mono mix, 
 frames of :mod:`lightshowpi_autoencoder.features` (two since features version 4), RFFT, power, the frame weights,
 log10, the clip to the training range, the encoder's dense layers), converts it to TFLite,
 and times one ``invoke()`` of it against what the runtime does for the same chunk
-(:class:`~lightshowpi_autoencoder.feature_stream.ChunkFeatures`, the clip, the model's
+(:class:`~lightshowpi_autoencoder.feature_stream.ChunkFeatures` with its clip, the model's
 encoder): the same chunks, alternating in blocks as the per-chunk bench does, medians.
 It also times numpy's rfft of those 1024-point frames against one 2048-point rfft
 (would another framing of the same chunk cut the FFT?). A measurement, not a runtime
@@ -24,7 +24,7 @@ import numpy as np
 from lightshowpi_autoencoder import features as F
 from lightshowpi_autoencoder import modelfile
 from lightshowpi_autoencoder.encoder import Encoder
-from lightshowpi_autoencoder.feature_stream import ChunkFeatures, clip_ufunc
+from lightshowpi_autoencoder.feature_stream import ChunkFeatures
 
 from .common import REPO
 from .per_chunk import _alternating
@@ -75,13 +75,11 @@ def main(argv=None) -> Dict[str, float]:
     tin = interp.tensor(interp.get_input_details()[0]["index"])
     tout = interp.tensor(interp.get_output_details()[0]["index"])
 
-    feats = ChunkFeatures(2, model.sample_rate)
+    feats = ChunkFeatures(2, model.sample_rate, clip=(lo, hi))    # clipped as the pipeline's
     encoder = Encoder(model)
-    clip = clip_ufunc()      # the pipeline's clip: np.clip without its Python wrappers
 
     def runtime(data: bytes) -> np.ndarray:
-        x = feats(data)
-        clip(x, lo, hi, out=x)
+        feats(data)
         return encoder.run_float32(feats.frame)
 
     def graph(data: bytes) -> np.ndarray:
