@@ -16,7 +16,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from .errors import PluginError
-from .features import N_BINS
+from .features import band_means
 from .modelfile import RETRAIN, ModelFile
 
 log = logging.getLogger("lightshowpi_autoencoder")
@@ -41,7 +41,7 @@ def _interpreter_class(name: str):
 
 
 class _TfliteRunner:
-    """One interpreter, one input, one output: ``(513,) -> (channels,)``.
+    """One interpreter, one input, one output: ``(inputs,) -> (channels,)``.
 
     Called with an array, it returns the output as an array that stays valid until the
     next call (:class:`Encoder` copies it for its callers; the per-chunk path reads it
@@ -169,7 +169,8 @@ def _fix(tried: List[Tuple[str, str]]) -> str:
 
 
 class Encoder:
-    """The model's encoder: feature frame ``(513,)`` -> raw channel activations ``(channels,)``.
+    """The model's encoder: its input ``(model.input_size,)`` (the feature frame's 513 bins, or
+    their band means) -> raw channel activations ``(channels,)``.
 
     :param model: a checked :class:`ModelFile`.
     :param backend: one of :data:`BACKENDS`; default: the first that imports.
@@ -197,28 +198,37 @@ class Encoder:
                               _fix(tried))
         n_in = int(np.prod(runner.input_shape))
         n_out = int(np.prod(runner.output_shape))
-        if n_in != N_BINS or n_out != model.channels:
-            raise PluginError("model takes %d inputs and gives %d outputs; the plugin feeds %d "
-                              "and its metadata says %d channels"
-                              % (n_in, n_out, N_BINS, model.channels), model.path, RETRAIN)
+        if n_in != model.input_size or n_out != model.channels:
+            raise PluginError("model takes %d inputs and gives %d outputs; its metadata says "
+                              "%d inputs and %d channels"
+                              % (n_in, n_out, model.input_size, model.channels), model.path,
+                              RETRAIN)
         self._run: Callable[[np.ndarray], np.ndarray] = runner
         if self.backend not in _logged_backends:
             _logged_backends.add(self.backend)
             log.info("lightshowpi_autoencoder: encoder backend %s", self.backend)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
-        """:param features: float32 ``(513,)``. :returns: float32 ``(channels,)``."""
+        """:param features: ``(model.input_size,)``. :returns: float32 ``(channels,)``."""
         return np.array(self._run(np.asarray(features, dtype=np.float32)))
 
+    def on_frame(self, frame: np.ndarray) -> np.ndarray:
+        """The encoder on a feature frame ``(513,)`` [log10 power], clipped as the pipeline
+        clips it: the model's input is made from it first (the frame itself, or its band
+        means, :func:`features.band_means`). :returns: float32 ``(channels,)``."""
+        bands = self.model.input_bands
+        return self(frame if bands is None else band_means(frame, bands))
+
     def run_float32(self, features: np.ndarray) -> np.ndarray:
-        """The per-chunk call: :meth:`__call__` for features already float32 (513 values,
+        """The per-chunk call: :meth:`__call__` for an input already float32 (its values,
         any shape; :meth:`input_buffer` itself saves a copy), returning an array valid
         until the next call."""
         return self._run(features)
 
     def in_place(self, frame: np.ndarray) -> Callable[[], np.ndarray]:
         """A call with no arguments that runs the model on ``frame`` as it holds then
-        (float32, 513 values) and returns the channels (an array valid until the next call).
+        (float32, the model's input size) and returns the channels (an array valid until the
+        next call).
 
         When ``frame`` is :meth:`input_buffer` and the interpreter runs on its own buffers,
         the call is the interpreter's ``Invoke`` and a read of its output, with no Python

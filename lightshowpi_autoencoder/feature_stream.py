@@ -11,7 +11,8 @@ from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from .features import EPS, FRAME, N_BINS, PowerEngine, _frame_plan, _window, frame_weights, hop_for, to_model_rate
+from .features import (EPS, FRAME, N_BINS, PowerEngine, _frame_plan, _window, band_plan,
+                       frame_weights, hop_for, to_model_rate)
 
 
 def _rfft_direct() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
@@ -290,4 +291,35 @@ class ChunkFeatures:
             np.multiply(mono, w, out=frames[0, :plan.length])
 
 
-__all__ = ("ChunkFeatures", "clip_ufunc", "power_bounds")
+class BandMeans:
+    """:func:`~lightshowpi_autoencoder.features.band_means` of one frame at a time, bit for
+    bit, into buffers kept.
+
+    ``f(x)`` takes a feature frame ``(513,)`` (float32 or float64) and returns its band
+    means, float64 ``(n_bands,)``, in one of two buffers used in turn: a result stays
+    valid until the call after next, so a caller can compare this chunk's bands with the
+    previous chunk's without a copy.
+    """
+
+    def __init__(self, per_octave: float) -> None:
+        self.starts, self.inv = band_plan(float(per_octave))
+        n = len(self.starts)
+        self._bufs = (np.empty(n), np.empty(n))
+        self._flip = 0
+        # the frame widened to float64 into a buffer kept for it, then added bin by bin,
+        # as band_means does (cheaper than reduceat casting as it goes)
+        self._wide = np.empty(N_BINS)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        b = self._bufs[self._flip]
+        self._flip ^= 1
+        np.copyto(self._wide, x)
+        np.add.reduceat(self._wide, self.starts, out=b)
+        b *= self.inv
+        return b
+
+
+__all__ = ("ChunkFeatures", "BandMeans", "clip_ufunc", "power_bounds")

@@ -332,6 +332,41 @@ def total_log_power(logp: np.ndarray) -> np.ndarray:
     return top + np.log10(np.sum(10.0 ** (x - top[..., None]), axis=-1))
 
 
+@lru_cache(maxsize=16)
+def band_plan(per_octave: float) -> Tuple[np.ndarray, np.ndarray]:
+    """``(starts, 1 / counts)`` of the log-frequency bands, for ``np.add.reduceat`` over a
+    513-bin frame.
+
+    Bins 1..512 (DC left out) in bands ``per_octave`` wide on a log-frequency axis: band
+    edges at ``round(2 ** (j / per_octave))`` [bins], at least one bin each, so the lowest
+    bands are single bins (the FFT's own resolution, 43 Hz at 44.1 kHz) and the last one
+    ends at bin 512. At 6 per octave: 43 bands. Read-only int ``(n_bands,)`` and float64
+    ``(n_bands,)`` arrays.
+    """
+    n = N_BINS - 1
+    edges = np.unique(np.round(2.0 ** np.arange(0, np.log2(n) + 1e-9, 1.0 / per_octave)).astype(int))
+    starts = edges[edges < n].astype(np.intp)
+    inv = 1.0 / np.diff(np.append(starts, n + 1))
+    starts.setflags(write=False)
+    inv.setflags(write=False)
+    return starts, inv
+
+
+def band_means(logp: np.ndarray, per_octave: float) -> np.ndarray:
+    """The spectrum on a log-frequency axis: mean log10 power of each band (:func:`band_plan`).
+
+    What a model made with ``bands_per_octave`` reads, in training and in the runtime
+    (``feature_stream.BandMeans`` gives these numbers bit for bit, frame by frame), and
+    what the switching stage's onset test compares from chunk to chunk.
+
+    :param logp: ``(..., 513)`` feature frames [log10 FS**2].
+    :returns: float64 ``(..., n_bands)`` [log10 FS**2], summed in float64 bin by bin.
+    """
+    starts, inv = band_plan(float(per_octave))
+    x = np.ascontiguousarray(logp, dtype=np.float64)
+    return np.add.reduceat(x, starts, axis=-1) * inv
+
+
 def bin_frequencies(rate: float) -> np.ndarray:
     """Centre frequency [Hz] of each of the 513 bins at ``rate`` [Hz]."""
     return np.arange(N_BINS) * (float(rate) / FRAME)
@@ -341,5 +376,5 @@ __all__: Sequence[str] = (
     "FRAME", "HOP", "LONG_HOP", "LONG_CHUNK", "N_BINS", "EPS", "FLOOR", "FEATURE_VERSION", "numpy_power",
     "pcm_to_mono", "hop_for", "frame_starts", "frame_weights", "analysis_frames", "power_sum", "log_power", "rate_map",
     "to_model_rate", "chunk_features", "song_features",
-    "total_log_power", "bin_frequencies",
+    "total_log_power", "band_plan", "band_means", "bin_frequencies",
 )

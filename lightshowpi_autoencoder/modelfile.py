@@ -4,11 +4,16 @@ runtime needs to check and calibrate it). ``train/`` writes both.
 The JSON holds (limits in brackets; :func:`load` refuses a model outside them,
 naming the field, the file and the fix)::
 
-    format            "lightshowpi-autoencoder"      format_version 3 [whole number;
+    format            "lightshowpi-autoencoder"      format_version 4 [whole number;
                       a newer one asks for a plugin upgrade]
     feature_version   features.FEATURE_VERSION the model was trained with [equal]
     sample_rate       [Hz] the training audio's rate (the model's bin grid) [8000..192000]
-    input_size        513
+    input_size        what the encoder reads: 513 bins, or with
+                      input_bands_per_octave the number of bands
+                      (features.band_plan; 43 at 6 per octave) [equal]
+    input_bands_per_octave  the encoder reads the frame's band means
+                      (features.band_means), not its bins (optional; format 4:
+                      an older plugin asks for an upgrade) [1..48]
     channels          encoder width = light channels it drives [1..513]
     calibration       {"mean": [channels], "std": [channels]} of the encoder
                       outputs over the training frames (see levels.py)
@@ -42,10 +47,12 @@ from typing import Any, Dict, List, Optional
 
 from . import validate
 from .errors import PluginError
-from .features import FEATURE_VERSION, N_BINS
+from .features import FEATURE_VERSION, N_BINS, band_plan
 
 FORMAT = "lightshowpi-autoencoder"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+#: the limits of input_bands_per_octave (those of the switching stage's flux_bands)
+BANDS_PER_OCTAVE = (1.0, 48.0)
 _PACKAGED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
 _SOURCE_TREE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "models")
 DEFAULT_NAME = "default"
@@ -110,6 +117,17 @@ class ModelFile:
             return None
         from .switching import check
         return check(spec, self.channels)
+
+    @property
+    def input_bands(self) -> Optional[float]:
+        """Bands per octave whose means the encoder reads, or ``None``: it reads the 513 bins."""
+        bands = self.meta.get("input_bands_per_octave")
+        return None if bands is None else float(bands)
+
+    @property
+    def input_size(self) -> int:
+        """Values the encoder reads per chunk: 513 bins, or the number of bands."""
+        return int(self.meta["input_size"])
 
     @property
     def input_range(self):
@@ -202,7 +220,11 @@ def _check_meta(meta: Any) -> None:
     if feature != FEATURE_VERSION:
         raise v.Invalid("feature_version is %d: the model was trained on other features than "
                         "this plugin computes (%d)" % (feature, FEATURE_VERSION))
-    v.whole(meta.get("input_size"), "input_size", N_BINS, N_BINS)
+    size = N_BINS
+    if meta.get("input_bands_per_octave") is not None:
+        size = len(band_plan(v.real(meta["input_bands_per_octave"], "input_bands_per_octave",
+                                    *BANDS_PER_OCTAVE))[0])
+    v.whole(meta.get("input_size"), "input_size", size, size)
     channels = v.whole(meta.get("channels"), "channels", 1, MAX_CHANNELS)
     v.real(meta.get("sample_rate"), "sample_rate", *SAMPLE_RATES)
     cal = v.table(meta.get("calibration"), "calibration")
@@ -236,8 +258,10 @@ def _check_meta(meta: Any) -> None:
 def save(path: str, tflite: bytes, meta: Dict[str, Any]) -> ModelFile:
     """Write ``NAME.tflite`` and ``NAME.json``, filling in the hashes. Returns the loaded model."""
     tfl_path, json_path = model_paths(path)
+    bands = meta.get("input_bands_per_octave")
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
-                feature_version=FEATURE_VERSION, input_size=N_BINS,
+                feature_version=FEATURE_VERSION,
+                input_size=N_BINS if bands is None else len(band_plan(float(bands))[0]),
                 tflite_sha256=hashlib.sha256(tflite).hexdigest())
     meta["model_id"] = content_id(tflite, meta)
     os.makedirs(os.path.dirname(os.path.abspath(tfl_path)), exist_ok=True)

@@ -12,8 +12,7 @@ from typing import Optional
 import numpy as np
 
 from . import features
-from .feature_stream import ChunkFeatures
-from .features import N_BINS
+from .feature_stream import BandMeans, ChunkFeatures
 from .encoder import Encoder
 from .errors import PluginError
 from .levels import Calibration, Mapping, encoder_width, pin_mapping
@@ -81,21 +80,36 @@ class ChunkPipeline:
                                    cal["loudness"]["std"])
         self.pins = pin_mapping(num_bins, custom_channel_mapping)
         self.input_range = model.input_range
-        # the features are logged straight into the encoder's input tensor when it has one
+        bands = model.input_bands
+        # the encoder's input tensor, when it has one: the features are logged straight
+        # into it (513 bins), or the band means copied there (a band-input model)
         buffer = self.encoder.input_buffer()
-        if buffer is not None and buffer.shape != (1, N_BINS):
+        if buffer is not None and buffer.shape != (1, model.input_size):
             buffer = None
         # training clipped its scaled frames to [0, 1]: the same bound, unscaled
         self.features = ChunkFeatures(self.channels, self.audio_rate,
-                                      model.sample_rate, engine, out=buffer,
+                                      model.sample_rate, engine,
+                                      out=buffer if bands is None else None,
                                       clip=self.input_range)
         self._seconds: dict = {}
         if self.stage is not None and not self.features.remap:
             # the stage gets _loudness(), within LOUDNESS_ERROR of the definition: it
             # takes any decision that close to its line on the definition instead
             self.stage.loudness_check(_exact_loudness, LOUDNESS_ERROR)
-        # the encoder, run on the features' frame (in place: the interpreter's input tensor)
-        self._encode = self.encoder.in_place(self.features.frame)
+        #: band-input model: the band means of the frame (the stage's own when it takes
+        #: the same bands: one computation for both), and the encoder's input they go to
+        self._bands = None
+        self._listens = False
+        if bands is not None:
+            self._listens = (self.stage is not None
+                             and np.array_equal(self.stage.bands.starts, BandMeans(bands).starts))
+            self._bands = self.stage.listen if self._listens else BandMeans(bands)
+            inp = buffer if buffer is not None else np.zeros((1, model.input_size), np.float32)
+            self._input = inp.reshape(-1)       # a view: writing it writes the tensor
+            self._encode = self.encoder.in_place(inp)
+        else:
+            # the encoder, run on the features' frame (in place: the interpreter's input tensor)
+            self._encode = self.encoder.in_place(self.features.frame)
 
     def __call__(self, data) -> np.ndarray:
         """One chunk (interleaved int16 bytes or array) -> float32 ``(num_bins,)`` levels.
@@ -106,6 +120,8 @@ class ChunkPipeline:
         x = self.features(data)
         if x is None:
             return np.zeros(self.num_bins, dtype=np.float32)
+        if self._bands is not None:
+            np.copyto(self._input, self._bands(x), casting="same_kind")
         z = self._encode()
         if not _finite(z):
             raise PluginError("model gave non-finite channel values", self.model.path, _REPLACE)
@@ -122,7 +138,8 @@ class ChunkPipeline:
                 seconds = self._seconds[samples] = (samples // self.channels) / self.audio_rate
             loudness = (self._loudness() if not self.features.remap
                         else float(features.total_log_power(x)))
-            row = self.stage(z, x, loudness, seconds)
+            row = (self.stage.decide(z, loudness, seconds) if self._listens
+                   else self.stage(z, x, loudness, seconds))
             # the levels LightShowPi caches and lights: the same failure as the encoder's.
             # Switching's are finite whenever z is (checked above) and the loudness is
             # (a log of a positive sum): |z| < 3.5e38, 1/std <= 1e7 and alpha <= 10 keep

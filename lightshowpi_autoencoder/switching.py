@@ -55,7 +55,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .features import N_BINS
+from .feature_stream import BandMeans
+from .features import band_plan
 from .levels import HOST_MEAN, HOST_STD
 from .repeat import RepeatMemory
 
@@ -110,16 +111,6 @@ def check(spec: Any, channels: int) -> Dict[str, float]:
     return params
 
 
-def band_plan(per_octave: float) -> Tuple[np.ndarray, np.ndarray]:
-    """``(starts, 1 / counts)``: bins 1..512 in bands ``per_octave`` wide on a log-frequency
-    axis (at least one bin each; DC left out), for ``np.add.reduceat`` over a 513-bin frame."""
-    n = 512
-    edges = np.unique(np.round(2.0 ** np.arange(0, np.log2(n) + 1e-9, 1.0 / per_octave)).astype(int))
-    starts = edges[edges < n].astype(np.intp)
-    counts = np.diff(np.append(starts, n + 1))
-    return starts, 1.0 / counts
-
-
 class Switching:
     """Per-song state of the switching stage (see the module docstring).
 
@@ -144,7 +135,7 @@ class Switching:
         self.flux, self.wait_s, self.min_on_s = float(p["flux"]), float(p["wait_s"]), float(p["min_on_s"])
         self.push, self.hold_level = float(p["push"]), float(p["hold_level"])
         self.jump = float(p["jump"])
-        self._bands = band_plan(float(p["flux_bands"]))
+        self.bands = BandMeans(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
         self._scale = 1.0 / np.asarray(unit_std, np.float64)
         self._mean_list, self._scale_list = self._mean.tolist(), self._scale.tolist()
@@ -156,7 +147,9 @@ class Switching:
         self._wait_line = self.wait_s - 1e-9
         self._hold_line = self.min_on_s - 1e-9
         self._half = 0.5 * self.push
-        self._x: Optional[np.ndarray] = None   # previous band log powers
+        self._x: Optional[np.ndarray] = None   # this chunk's band log powers
+        self._prev: Optional[np.ndarray] = None  # the previous chunk's
+        self._frame: Optional[np.ndarray] = None  # this chunk's feature frame
         self._on = [False] * n
         self._on_for = [0.0] * n          # [s] ON before this chunk (0 when OFF)
         self._wait = [0.0] * n            # [s] above the ON line while OFF, this chunk included
@@ -169,13 +162,8 @@ class Switching:
         if p["repeat_match"] > 0.0:
             self.memory = RepeatMemory(p["repeat_match"], p["repeat_keep"], p["repeat_after_s"],
                                        p["repeat_window_s"], p["repeat_every_s"],
-                                       p["repeat_span_s"], len(self._bands[0]), n)
-        # work buffers
-        nb = len(self._bands[0])
-        self._band_bufs = (np.empty(nb), np.empty(nb))
-        self._wide = np.empty(N_BINS)        # the frame in float64, for its band sums
-        self._flip = 0
-        self._d = np.empty(nb)
+                                       p["repeat_span_s"], len(self.bands), n)
+        self._d = np.empty(len(self.bands))   # a work buffer
         self._exact: Optional[Callable[[np.ndarray], float]] = None
         self._margin = -1.0
 
@@ -211,16 +199,7 @@ class Switching:
 
     def _bands_of(self, x: np.ndarray) -> Optional[np.ndarray]:
         """Remember the band log powers of ``x``; returns the previous chunk's (or None)."""
-        starts, inv = self._bands
-        b = self._band_bufs[self._flip]
-        self._flip ^= 1        # the next chunk writes the other buffer: this one is its prev
-        # summed in float64 as np.asarray(x, np.float64) would be: the frame widened into a
-        # buffer kept for it (cheaper than reduceat casting as it goes), then added in order
-        wide = self._wide
-        np.copyto(wide, x)
-        np.add.reduceat(wide, starts, out=b)
-        b *= inv
-        prev, self._x = self._x, b
+        prev, self._x = self._x, self.bands(x)
         return prev
 
     def _rose(self, prev: Optional[np.ndarray]) -> bool:
@@ -301,17 +280,33 @@ class Switching:
                                                              * _INV_CLIP))
                          for vc, o in zip(v, on)], np.float32)
 
-    def __call__(self, z: np.ndarray, x: np.ndarray, loudness: float, seconds: float) -> np.ndarray:
-        """One chunk: units ``z`` ``(channels,)``, its feature frame ``x`` ``(513,)`` [log10
-        power], loudness [log10 FS**2], chunk length ``seconds`` [s] -> float32 levels."""
+    def listen(self, x: np.ndarray) -> np.ndarray:
+        """Take this chunk's feature frame ``x`` ``(513,)`` [log10 power] (kept for
+        :meth:`decide`, so not to be changed before it) and return its band log powers
+        (:func:`features.band_means` of ``flux_bands``), float64 ``(n_bands,)``, valid
+        for this chunk: what a band-input encoder reads too."""
+        self._frame = x
+        self._prev = self._bands_of(x)
+        return self._x
+
+    def decide(self, z: np.ndarray, loudness: float, seconds: float) -> np.ndarray:
+        """The chunk :meth:`listen` took: units ``z`` ``(channels,)``, loudness [log10
+        FS**2], chunk length ``seconds`` [s] -> float32 levels."""
         v = self.levels(z, loudness)
         if self._exact is not None and self.near_line(v, self._margin):
-            v = self.levels(z, self._exact(x))
-        prev = self._bands_of(x)
+            v = self.levels(z, self._exact(self._frame))
+        prev = self._prev
         row = self.step(v, lambda: self._rose(prev), seconds)
         if self.memory is not None:
             row = self.memory(self._x, row, seconds)
         return row
+
+    def __call__(self, z: np.ndarray, x: np.ndarray, loudness: float, seconds: float) -> np.ndarray:
+        """One chunk: units ``z`` ``(channels,)``, its feature frame ``x`` ``(513,)`` [log10
+        power], loudness [log10 FS**2], chunk length ``seconds`` [s] -> float32 levels
+        (:meth:`listen`, then :meth:`decide`)."""
+        self.listen(x)
+        return self.decide(z, loudness, seconds)
 
 
 __all__ = ("KIND", "DEFAULTS", "UNSET", "LIMITS", "CLIP", "check", "band_plan", "Switching")

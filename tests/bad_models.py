@@ -65,6 +65,10 @@ CASES = [
     ("channels-true", _set(("channels",), True), "channels"),
     ("unknown-shaping-key", _set(("shaping", "long"), {"picks": 1.5}), "shaping.long"),
     ("too-big", _huge, "over the limit"),
+    ("bands-per-octave-zero", _set(("input_bands_per_octave",), 0.0), "input_bands_per_octave"),
+    ("bands-per-octave-string", _set(("input_bands_per_octave",), "6"), "input_bands_per_octave"),
+    ("input-size-bins-for-bands", _set(("input_size",), 513), "input_size"),
+    ("bands-dropped", lambda meta: meta.pop("input_bands_per_octave") and None, "input_size"),
 ]
 
 

@@ -95,6 +95,18 @@ class ReferenceSwitching:
         return row if self.memory is None else self.memory(self._x, row, seconds)
 
 
+class NaNStage:
+    """Another stage in the place of switching.Switching, whose levels are NaN: called
+    whole (``stage(z, x, loudness, seconds)``) or, after the pipeline gave the band means
+    to the stage it was made with, on what it decides (``decide(z, loudness, seconds)``)."""
+
+    def __call__(self, z, x, loudness, seconds):
+        return self.decide(z, loudness, seconds)
+
+    def decide(self, z, loudness, seconds):
+        return np.full(len(z), np.nan, np.float32)
+
+
 def _real_pcm():
     """A decoded real song: the bundled sample (always there), int16 ``(frames, 2)``."""
     from train.show.audio import decode
@@ -217,6 +229,23 @@ def test_chunk_features_clipped_on_the_power_are_the_clipped_frames(real_pcm, ch
     assert _same(g(data).copy(), want)
 
 
+@pytest.mark.parametrize("per_octave", [1.0, 6.0, 12.0, 48.0])
+def test_band_means_object_is_band_means_bit_for_bit(real_pcm, per_octave):
+    frames = F.song_features(real_pcm[:200 * 2048], 44100.0, 2048)[0]
+    rng = np.random.default_rng(int(per_octave))
+    frames = np.concatenate([frames, rng.uniform(-12, 3, (50, 513)).astype(np.float32)])
+    want = F.band_means(frames, per_octave)
+    means = FS.BandMeans(per_octave)
+    prev = None
+    for i, x in enumerate(frames):
+        got = means(x)
+        assert got.dtype == np.float64 and np.array_equal(got, want[i])
+        # the previous result stays valid until the call after next
+        assert prev is None or (np.array_equal(prev, want[i - 1]) and prev is not got)
+        prev = got
+    assert np.array_equal(F.band_means(frames[7], per_octave), want[7])
+
+
 def test_direct_rfft_and_clip_ufunc_are_numpys_own():
     rng = np.random.default_rng(0)
     rfft = FS._rfft_direct()
@@ -281,7 +310,8 @@ def test_switching_is_the_reference_with_non_finite_units():
 
 
 def _reference_rows(model, pcm, chunk, channels=2, rate=44100.0):
-    """chunk_features -> clip -> encoder -> total_log_power -> ReferenceSwitching, per chunk."""
+    """chunk_features -> clip -> (band_means) -> encoder -> total_log_power ->
+    ReferenceSwitching, per chunk."""
     cal = model.calibration
     stage = ReferenceSwitching(model.shaping, cal["mean"], cal["std"], cal["loudness"]["mean"],
                                cal["loudness"]["std"])
@@ -295,7 +325,7 @@ def _reference_rows(model, pcm, chunk, channels=2, rate=44100.0):
             rows.append(np.zeros(8, np.float32))
             continue
         x = np.minimum(np.maximum(x, lo), hi)
-        z = enc(x)
+        z = enc.on_frame(x)
         rows.append(stage(z, x, float(F.total_log_power(x)), (len(data) // 2 // channels) / rate))
     return np.array(rows)
 
@@ -383,25 +413,26 @@ def test_encoder_fast_calls_give_the_public_calls_numbers(default_model, backend
     except Exception as exc:
         pytest.skip("backend %s: %s" % (backend, exc))
     rng = np.random.default_rng(0)
+    n = default_model.input_size
     for _ in range(20):
-        x = rng.uniform(-12, 2, 513).astype(np.float32)
-        got = enc.run_float32(x.reshape(1, 513)).copy()
+        x = rng.uniform(-12, 2, n).astype(np.float32)
+        got = enc.run_float32(x.reshape(1, n)).copy()
         if backend == "numpy":
-            want = enc._run._model.run(x.reshape(1, 513)).reshape(-1)
+            want = enc._run._model.run(x.reshape(1, n)).reshape(-1)
         else:
             from ai_edge_litert.interpreter import Interpreter
             interp = Interpreter(model_content=default_model.tflite, num_threads=1)
             interp.allocate_tensors()
-            interp.set_tensor(interp.get_input_details()[0]["index"], x.reshape(1, 513))
+            interp.set_tensor(interp.get_input_details()[0]["index"], x.reshape(1, n))
             interp.invoke()
             want = interp.get_tensor(interp.get_output_details()[0]["index"]).reshape(-1)
         assert np.array_equal(got, want) and np.array_equal(enc(x), want)
         # the pipeline's call: the model run on the frame it writes its features into
         frame = enc.input_buffer()
         if frame is None:
-            frame = np.empty((1, 513), np.float32)
+            frame = np.empty((1, n), np.float32)
         run = enc.in_place(frame)
-        frame[...] = x.reshape(1, 513)
+        frame[...] = x.reshape(1, n)
         assert np.array_equal(run(), want)
         if backend == "litert":          # the interpreter's own Invoke, nothing between
             assert run.__closure__ is not None and run.__name__ == "run"
@@ -409,24 +440,80 @@ def test_encoder_fast_calls_give_the_public_calls_numbers(default_model, backend
 
 def test_a_stage_that_is_not_switching_still_has_its_levels_checked(default_model, real_pcm):
     pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2)
-    pipe.stage = lambda z, x, loudness, seconds: np.full(8, np.nan, np.float32)
+    pipe.stage = NaNStage()
     from lightshowpi_autoencoder.errors import PluginError
     with pytest.raises(PluginError, match="non-finite levels after switching"):
         for i in range(50):
             pipe(real_pcm[i * 2048:(i + 1) * 2048].tobytes())
 
 
-def test_features_written_into_the_encoders_input_tensor(default_model, real_pcm):
+def test_features_written_into_the_encoders_input_tensor(make_model, real_pcm):
+    """A model that reads the 513 bins: the features are logged straight into its input."""
+    model = modelfile.load(make_model(8))
+    assert model.input_bands is None and model.input_size == 513
     for backend in ("litert", "numpy"):
         try:
-            pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2, backend=backend)
+            pipe = P.ChunkPipeline(model, 8, 0, 44100.0, 2, backend=backend)
         except Exception as exc:   # backend not installed
             pytest.skip("backend %s: %s" % (backend, exc))
         buffer = pipe.encoder.input_buffer()
         assert buffer is not None and pipe.features.frame is buffer
         data = real_pcm[300 * 2048:301 * 2048].tobytes()
         x = pipe.features(data)
-        assert np.array_equal(x, F.chunk_features(data, 2, 44100.0))
+        assert np.array_equal(x, np.clip(F.chunk_features(data, 2, 44100.0), *model.input_range))
+
+
+def test_band_means_written_into_the_encoders_input_tensor(default_model, real_pcm):
+    """The shipped model reads the band means: the stage's, copied into its input tensor."""
+    assert default_model.input_bands == 6.0 and default_model.input_size == 43
+    for backend in ("litert", "numpy"):
+        try:
+            pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2, backend=backend)
+        except Exception as exc:   # backend not installed
+            pytest.skip("backend %s: %s" % (backend, exc))
+        buffer = pipe.encoder.input_buffer()
+        assert buffer is not None and np.shares_memory(pipe._input, buffer)
+        assert pipe._bands == pipe.stage.listen     # one band computation for both
+        data = real_pcm[300 * 2048:301 * 2048].tobytes()
+        pipe(data)
+        x = np.clip(F.chunk_features(data, 2, 44100.0), *default_model.input_range)
+        want = F.band_means(x, 6.0)
+        assert np.array_equal(pipe._input, want.astype(np.float32))
+        assert np.array_equal(pipe.stage._x, want)
+
+
+def _edited(tmp_path, edit, name):
+    from .bad_models import write
+    return modelfile.load(write(tmp_path, edit, name))
+
+
+def _flux_bands_12(meta):
+    meta["shaping"]["flux_bands"] = 12.0
+
+
+@pytest.mark.parametrize("chunk", [2048, 4096])
+def test_a_band_model_whose_stage_reads_other_bands(tmp_path, real_pcm, chunk):
+    """The encoder's bands computed on their own, the stage's too: still the reference."""
+    model = _edited(tmp_path, _flux_bands_12, "flux12")
+    pipe = P.ChunkPipeline(model, 8, 0, 44100.0, 2)
+    assert pipe._bands != pipe.stage.listen and len(pipe.stage.bands) != model.input_size
+    pipe.stage._margin = math.inf
+    got, want = _pipeline_rows(pipe, real_pcm, chunk), _reference_rows(model, real_pcm, chunk)
+    assert np.array_equal(got, want)
+
+
+def test_a_band_model_without_a_stage_gets_its_calibrated_units(tmp_path, real_pcm):
+    model = _edited(tmp_path, lambda meta: meta.pop("shaping") and None, "plain")
+    pipe = P.ChunkPipeline(model, 8, 0, 44100.0, 2)
+    assert pipe.stage is None
+    enc, lo, hi = E.Encoder(model), *model.input_range
+    from lightshowpi_autoencoder.levels import Calibration
+    cal = Calibration(model.calibration["mean"], model.calibration["std"])
+    for i in range(200, 260):
+        data = real_pcm[i * 2048:(i + 1) * 2048].tobytes()
+        x = F.chunk_features(data, 2, 44100.0)
+        want = cal(enc.on_frame(np.clip(x, lo, hi)))
+        assert np.array_equal(pipe(data), want)
 
 
 def test_pipeline_rows_stay_as_returned_over_a_song_longer_than_the_memory(default_model):

@@ -48,6 +48,26 @@ def test_a_newer_format_asks_for_an_upgrade_not_a_retrain(tmp_path):
         modelfile.load(path)
 
 
+def test_a_format_3_model_that_reads_the_bins_still_loads_and_runs(tmp_path, make_model):
+    """Models made before the band input (format 3, 513 inputs, no input_bands_per_octave)."""
+    import shutil
+    src = make_model(8)
+    meta = json.load(open(modelfile.model_paths(src)[1]))
+    meta.update(format_version=3)
+    meta.pop("model_id")
+    tfl = str(tmp_path / "old.tflite")
+    shutil.copyfile(src, tfl)
+    meta["model_id"] = modelfile.content_id(open(tfl, "rb").read(), meta)
+    with open(str(tmp_path / "old.json"), "w") as fh:
+        json.dump(meta, fh)
+    model = modelfile.load(tfl)
+    assert model.input_bands is None and model.input_size == 513
+    from lightshowpi_autoencoder.pipeline import ChunkPipeline
+    rng = np.random.default_rng(0)
+    row = ChunkPipeline(model, 8, 0, 44100.0, 2)((rng.normal(0, 3000, 4096)).astype(np.int16).tobytes())
+    assert row.shape == (8,) and np.isfinite(row).all()
+
+
 def test_missing_model_fix_names_the_file_that_chose_it(tmp_path):
     with pytest.raises(PluginError, match=r"fix: check autoencoder_model in /x/\.song\.cfg"):
         modelfile.load(str(tmp_path / "nope.tflite"), "/x/.song.cfg")

@@ -28,10 +28,18 @@ TOL = 1e-5  # absolute, on tanh outputs in [-1, 1]
 # (LiteRT's own reference kernels: 3e-5). On them we check accuracy, not 1e-5 agreement.
 SILENCE_TOL_EXACT, SILENCE_TOL_LITERT = 2e-5, 5e-5
 RATE = 44100
+#: what the shipped model reads of a frame: its band means (features.band_means) or the bins
+DEFAULT_BANDS = modelfile.load(DEFAULT_PATH).input_bands
 ALL_KINDS = ("uniform", "tones", "noise", "loud", "silence")
 
 
 # -- inputs ---------------------------------------------------------------------------
+
+def default_inputs(X: np.ndarray) -> np.ndarray:
+    """Feature frames ``(n, 513)`` -> the shipped model's inputs, float32."""
+    X = np.asarray(X, np.float32)
+    return X if DEFAULT_BANDS is None else features.band_means(X, DEFAULT_BANDS).astype(np.float32)
+
 
 def realistic_frames(n: int, seed: int = 0, kinds: Sequence[str] = ("uniform", "tones", "noise",
                                                                   "loud")) -> np.ndarray:
@@ -149,9 +157,10 @@ def random_stack(rng: np.random.Generator, widths: Sequence[int]
 
 def test_default_model_shapes_and_finite_outputs():
     m = NumpyInterpreter(DEFAULT)
-    assert m.input_shape == (1, 513) and m.output_shape == (1, 8)
+    n = modelfile.load(DEFAULT_PATH).input_size
+    assert m.input_shape == (1, n) and m.output_shape == (1, 8)
     assert m.ops == ("FULLY_CONNECTED", "TANH") * 5
-    X = realistic_frames(240, seed=1, kinds=ALL_KINDS)
+    X = default_inputs(realistic_frames(240, seed=1, kinds=ALL_KINDS))
     Y = np.stack([m.run(x[None]) for x in X])
     assert Y.shape == (240, 1, 8) and Y.dtype == np.float32
     assert np.isfinite(Y).all() and np.abs(Y).max() <= 1.0
@@ -171,15 +180,15 @@ def test_dense_chain_fast_path_matches_the_general_path():
     general = NumpyInterpreter(DEFAULT)
     general._chain = None
     assert fast._chain is not None
-    X = np.concatenate([realistic_frames(240, seed=4, kinds=ALL_KINDS),
-                        np.full((1, 513), 3.0, np.float32), np.zeros((1, 513), np.float32)])
+    X = default_inputs(np.concatenate([realistic_frames(240, seed=4, kinds=ALL_KINDS),
+                                       np.full((1, 513), 3.0), np.zeros((1, 513))]))
     diff = max(float(np.abs(fast.run(x[None]) - general.run(x[None])).max()) for x in X)
     assert diff <= 1e-6, diff
 
 
 def test_default_model_matches_litert():
     m, lite = NumpyInterpreter(DEFAULT), litert_runner(DEFAULT)
-    X = np.concatenate([realistic_frames(240, seed=2), np.full((1, 513), 3.0, np.float32)])
+    X = default_inputs(np.concatenate([realistic_frames(240, seed=2), np.full((1, 513), 3.0)]))
     diff = max(float(np.abs(m.run(x[None]) - lite(x[None])).max()) for x in X)
     assert diff <= TOL, diff
 
@@ -187,8 +196,8 @@ def test_default_model_matches_litert():
 def test_default_model_on_silence_is_accurate():
     from train.export import run_dense_stack
     m, lite = NumpyInterpreter(DEFAULT), litert_runner(DEFAULT)
-    X = np.concatenate([realistic_frames(200, seed=6, kinds=("silence",)),
-                        np.full((1, 513), -12.0, np.float32)])
+    X = default_inputs(np.concatenate([realistic_frames(200, seed=6, kinds=("silence",)),
+                                       np.full((1, 513), -12.0)]))
     got = np.concatenate([m.run(x[None]) for x in X])
     exact = run_dense_stack(litert_dense_layers(DEFAULT), X)
     assert np.abs(got - exact).max() <= SILENCE_TOL_EXACT
@@ -411,7 +420,7 @@ def test_encoder_numpy_backend(monkeypatch):
     enc = Encoder(model)
     assert enc.backend == "numpy"
     X = realistic_frames(50, seed=4, kinds=ALL_KINDS)
-    got = np.stack([enc(x) for x in X])
+    got = np.stack([enc.on_frame(x) for x in X])
     assert got.shape == (50, model.channels) and got.dtype == np.float32
     assert np.isfinite(got).all()
 
@@ -423,9 +432,9 @@ def test_encoder_numpy_backend_matches_litert(monkeypatch):
     numpy_enc = Encoder(model)
     assert numpy_enc.backend == "numpy"
     X = realistic_frames(250, seed=4, kinds=ALL_KINDS)
-    got = np.stack([numpy_enc(x) for x in X])
+    got = np.stack([numpy_enc.on_frame(x) for x in X])
     lite_enc = Encoder(model, backend="litert")
     assert lite_enc.backend == "litert"
-    diff = np.abs(got - np.stack([lite_enc(x) for x in X])).max(axis=1)
+    diff = np.abs(got - np.stack([lite_enc.on_frame(x) for x in X])).max(axis=1)
     silence = np.arange(len(X)) % len(ALL_KINDS) == ALL_KINDS.index("silence")
     assert diff[~silence].max() <= TOL and diff[silence].max() <= SILENCE_TOL_LITERT

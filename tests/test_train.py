@@ -77,7 +77,7 @@ def test_exported_model_matches_keras_in_the_runtime(fitted):
     keras_z = est.encode(frames)
     from train.fit import orient_channels
     # fit signs and orders the channels on its training frames; replay that map on Keras' output
-    _, _, (order, signs) = orient_channels(est.encoder_weights(), data.load_song(SAMPLE, 2048, 44100, None).frames, 44100,
+    _, _, (order, signs) = orient_channels(est.encoder_weights(fold_bands=True), data.load_song(SAMPLE, 2048, 44100, None).frames, 44100,
                                            flip_signs=not est.config.additive_gain)
     expected = keras_z[:, order.astype(int)] * signs
     for backend in ("litert", "numpy"):
@@ -85,7 +85,7 @@ def test_exported_model_matches_keras_in_the_runtime(fitted):
             enc = Encoder(model, backend)
         except Exception as exc:  # litert missing on this platform
             pytest.skip("backend %s unavailable: %s" % (backend, exc))
-        runtime_z = np.array([enc(f) for f in frames])
+        runtime_z = np.array([enc.on_frame(f) for f in frames])
         assert np.max(np.abs(runtime_z - expected)) <= 1e-4, backend
 
 
@@ -200,12 +200,12 @@ def test_runtime_clips_unseen_inputs_like_training_does(fitted):
     model = modelfile.load(stem + ".tflite")
     est = Autoencoder.load(stem + "-estimator")
     from train.fit import orient_channels
-    _, _, (order, signs) = orient_channels(est.encoder_weights(),
+    _, _, (order, signs) = orient_channels(est.encoder_weights(fold_bands=True),
                                            data.load_song(SAMPLE, 2048, 44100, None).frames, 44100,
                                            flip_signs=not est.config.additive_gain)
     frames = np.stack([np.full(513, features.FLOOR), np.full(513, 6.0),
                        np.random.default_rng(0).uniform(-14, 8, 513)]).astype(np.float32)
     expected = est.encode(frames)[:, order.astype(int)] * signs
     pipe = ChunkPipeline(model, 8, 0, 44100, 2)
-    got = np.array([pipe.encoder(np.clip(f, *pipe.input_range)) for f in frames])
+    got = np.array([pipe.encoder.on_frame(np.clip(f, *pipe.input_range)) for f in frames])
     assert np.max(np.abs(got - expected)) <= 1e-4

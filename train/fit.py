@@ -7,7 +7,7 @@ import os
 import shlex
 import sys
 import time
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -47,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
-                    rate: float, flip_signs: bool = True
+                    rate: float, flip_signs: bool = True, inputs: Optional[np.ndarray] = None
                     ) -> Tuple[List[Tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
     """Give every model the same channel convention.
 
@@ -56,11 +56,13 @@ def orient_channels(layers: List[Tuple[np.ndarray, np.ndarray]], X: np.ndarray,
     ordered by the (log-frequency) spectral centroid of the bins they follow, lowest first:
     channel 1 is wired to the lowest sounds whatever model is loaded.
 
+    :param X: frames ``(n, 513)``; ``inputs``: what the layers read from them, when not
+        the frames themselves (their band means, :meth:`Autoencoder.inputs`).
     :returns: the new layers, each new channel's centroid [Hz], and the signed
         permutation: new channel i is ``signs[i] *`` old unit ``order[i]``.
     """
     from .export import run_dense_stack
-    z = run_dense_stack(layers, X)
+    z = run_dense_stack(layers, X if inputs is None else inputs)
     loud = X.mean(axis=1)
     zc = (z - z.mean(0)) / (z.std(0) + 1e-12)
     sign = np.sign(np.mean(zc * ((loud - loud.mean()) / (loud.std() + 1e-12))[:, None], axis=0))
@@ -98,7 +100,8 @@ def _train_one(args, X: np.ndarray, Xv: np.ndarray, seed: int):
     if args.preset != "seed":
         # an additive decoder's unit is an amplitude: its sign means something, keep it
         layers, centroids, _ = orient_channels(layers, X, args.sample_rate,
-                                               flip_signs=not est.config.additive_gain)
+                                               flip_signs=not est.config.additive_gain,
+                                               inputs=est.inputs(X))
     return est, layers, centroids
 
 
@@ -122,7 +125,8 @@ def _train_and_choose(args, X: np.ndarray, Xv: np.ndarray, candidates: int):
             if run[0].config.shaping:
                 from lightshowpi_autoencoder import switching
                 info["shaping"] = dict(switching.DEFAULTS, kind=switching.KIND)
-            export.export(os.path.join(tmp, "seed%d" % seed), run[1], X, args.sample_rate, info)
+            export.export(os.path.join(tmp, "seed%d" % seed), run[1], X, args.sample_rate, info,
+                          run[0].bands)
             key, margins = tuning.judge(modelfile.load(os.path.join(tmp, "seed%d" % seed)))
             tried.append({"seed": seed, "shortfall": round(key[0], 3), "margins": margins})
             log.info("candidate seed %d: shortfall %.3f (summed margins %.3f)", seed, *key)
@@ -176,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     if est.config.shaping:
         from lightshowpi_autoencoder import switching
         info["shaping"] = dict(switching.DEFAULTS, kind=switching.KIND)
-    model = export.export(args.out, layers, X, args.sample_rate, info)
+    model = export.export(args.out, layers, X, args.sample_rate, info, est.bands)
     if not args.no_estimator:
         est.save(estimator_dir(args.out))
     minutes = sum(s.seconds for s in train_songs + val_songs) / 60.0

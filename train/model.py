@@ -15,6 +15,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from lightshowpi_autoencoder.features import N_BINS, band_means, band_plan
+
 
 @dataclass
 class Preset:
@@ -29,8 +31,8 @@ class Preset:
     shaping: bool = False
     #: 0: the autoencoder sees the 513 linear bins (the post). N > 0: it sees their mean log
     #: power in bands N per octave (one bin at least each; DC left out), i.e. the spectrum on
-    #: a log-frequency axis, and reconstructs those bands. The band averaging is linear, so
-    #: export folds it into the first layer: the exported encoder still takes the 513 bins.
+    #: a log-frequency axis, and reconstructs those bands. The exported encoder reads the
+    #: band means (features.band_means), which the runtime computes for its switching stage.
     bands_per_octave: float = 0.0
     #: > 0: an additive decoder. The input's log power is rebuilt as
     #: ``log10(sum_c exp(additive_gain * code_c) * T_c)``: 8 learned nonnegative spectra T_c,
@@ -143,22 +145,6 @@ _ADDITIVE = None
 FLOOR = -9.0   # [log10 FS**2] the additive decoder's floor: quieter bins are not chased
 
 
-def band_matrix(per_octave: float, n_bins: int = 513) -> np.ndarray:
-    """``(n_bins, bands)`` averaging matrix: column j is 1/count on the bins of band j.
-
-    Bands are ``per_octave`` wide on a log-frequency axis over bins 1..n_bins-1
-    (bin k is ``k * rate / 1024`` Hz), at least one bin each, so the lowest bands
-    are single bins (the FFT's own resolution, 43 Hz at 44.1 kHz).
-    """
-    top = n_bins - 1
-    edges = np.unique(np.round(2.0 ** np.arange(0, np.log2(top) + 1e-9, 1.0 / per_octave)).astype(int))
-    edges = np.append(edges[edges < top], n_bins)
-    P = np.zeros((n_bins, len(edges) - 1))
-    for j, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
-        P[lo:hi, j] = 1.0 / (hi - lo)
-    return P
-
-
 class Autoencoder:
     """MinMax scaler + dense autoencoder.
 
@@ -176,8 +162,6 @@ class Autoencoder:
         self.scaler = None
         self.bin_range = None     # (min, max) of each bin over the training frames
         self.model = None
-        self.pool = (band_matrix(self.config.bands_per_octave)
-                     if self.config.bands_per_octave else None)
         self.history: Dict[str, List[float]] = {}
 
     # -- building -----------------------------------------------------------
@@ -209,9 +193,15 @@ class Autoencoder:
         return model
 
     # -- fit / transform ------------------------------------------------------
+    @property
+    def bands(self) -> Optional[float]:
+        """Bands per octave the network reads (:func:`features.band_means`), or None: the bins."""
+        return float(self.config.bands_per_octave) if self.config.bands_per_octave else None
+
     def inputs(self, X: np.ndarray) -> np.ndarray:
-        """Frames ``(n, 513)`` -> what the network reads: the frames, or their log-frequency bands."""
-        return X if self.pool is None else np.asarray(X, np.float64) @ self.pool
+        """Frames ``(n, 513)`` -> what the network reads: the frames, or their log-frequency
+        bands (:func:`features.band_means`: the runtime computes the same numbers)."""
+        return X if self.bands is None else band_means(X, self.bands)
 
     def targets(self, X: np.ndarray, Xs: np.ndarray) -> np.ndarray:
         """What the decoder rebuilds: the scaled input (the post), or for the additive
@@ -255,12 +245,15 @@ class Autoencoder:
         self.history = {k: [float(v) for v in vs] for k, vs in hist.history.items()}
         return self
 
-    def encoder_weights(self) -> List[Tuple[np.ndarray, np.ndarray]]:
+    def encoder_weights(self, fold_bands: bool = False) -> List[Tuple[np.ndarray, np.ndarray]]:
         """``[(W, b), ...]`` of the encoder's dense layers, the scaler folded into the first.
 
-        The MinMax scaler is ``x * s + m``, so ``(x*s + m) @ W + b == x @ (s[:,None]*W) + (m @ W + b)``;
-        the band averaging ``P`` (``bands_per_octave``) is folded the same way: ``(x @ P) @ W``
-        is ``x @ (P @ W)``. The first layer then takes the 513 bins.
+        The first layer takes what the network reads (:meth:`inputs`): the 513 bins, or the
+        band means, which the runtime computes anyway for its switching stage (43 inputs
+        instead of 513: the encoder's largest layer 12 times smaller). The MinMax scaler is
+        ``x * s + m``, so ``(x*s + m) @ W + b == x @ (s[:,None]*W) + (m @ W + b)``. With
+        ``fold_bands`` the band averaging ``P`` is folded in the same way, ``(x @ P) @ W ==
+        x @ (P @ W)``: the first layer then takes the 513 bins whatever the model reads.
         """
         names = ["enc%d" % i for i in range(len(self.config.hidden))] + ["bottleneck"]
         layers = [self.model.get_layer(n).get_weights() for n in names]
@@ -268,7 +261,11 @@ class Autoencoder:
         m = self.scaler.min_.astype(np.float64)
         W0, b0 = (np.asarray(a, dtype=np.float64) for a in layers[0])
         W = s[:, None] * W0
-        folded = [(W if self.pool is None else self.pool @ W, m @ W0 + b0)]
+        if fold_bands and self.bands is not None:
+            starts, inv = band_plan(self.bands)
+            P = np.add.reduceat(np.eye(N_BINS), starts, axis=1) * inv    # (513, n_bands)
+            W = P @ W
+        folded = [(W, m @ W0 + b0)]
         folded += [(np.asarray(W, np.float64), np.asarray(b, np.float64)) for W, b in layers[1:]]
         return folded
 
@@ -316,7 +313,6 @@ class Autoencoder:
         if "config" in info:      # as trained, even if the preset has changed since
             config = dict(info["config"], hidden=tuple(info["config"]["hidden"]))
             est.config = Preset(**{k: v for k, v in config.items() if k in Preset.__dataclass_fields__})
-            est.pool = band_matrix(est.config.bands_per_octave) if est.config.bands_per_octave else None
         est.history = info.get("history", {})
         est.model = keras.models.load_model(os.path.join(folder, "autoencoder.keras"))
         with np.load(os.path.join(folder, "scaler.npz")) as z:
