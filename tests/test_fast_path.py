@@ -447,15 +447,21 @@ def test_a_stage_that_is_not_switching_still_has_its_levels_checked(default_mode
             pipe(real_pcm[i * 2048:(i + 1) * 2048].tobytes())
 
 
+def _on_each_backend(model):
+    """The model's pipeline with LiteRT, then with the numpy executor (a test skips at the
+    first one not installed)."""
+    for backend in ("litert", "numpy"):
+        try:
+            yield P.ChunkPipeline(model, 8, 0, 44100.0, 2, backend=backend)
+        except Exception as exc:   # backend not installed
+            pytest.skip("backend %s: %s" % (backend, exc))
+
+
 def test_features_written_into_the_encoders_input_tensor(make_model, real_pcm):
     """A model that reads the 513 bins: the features are logged straight into its input."""
     model = modelfile.load(make_model(8))
     assert model.input_bands is None and model.input_size == 513
-    for backend in ("litert", "numpy"):
-        try:
-            pipe = P.ChunkPipeline(model, 8, 0, 44100.0, 2, backend=backend)
-        except Exception as exc:   # backend not installed
-            pytest.skip("backend %s: %s" % (backend, exc))
+    for pipe in _on_each_backend(model):
         buffer = pipe.encoder.input_buffer()
         assert buffer is not None and pipe.features.frame is buffer
         data = real_pcm[300 * 2048:301 * 2048].tobytes()
@@ -466,11 +472,7 @@ def test_features_written_into_the_encoders_input_tensor(make_model, real_pcm):
 def test_band_means_written_into_the_encoders_input_tensor(default_model, real_pcm):
     """The shipped model reads the band means: the stage's, copied into its input tensor."""
     assert default_model.input_bands == 6.0 and default_model.input_size == 43
-    for backend in ("litert", "numpy"):
-        try:
-            pipe = P.ChunkPipeline(default_model, 8, 0, 44100.0, 2, backend=backend)
-        except Exception as exc:   # backend not installed
-            pytest.skip("backend %s: %s" % (backend, exc))
+    for pipe in _on_each_backend(default_model):
         buffer = pipe.encoder.input_buffer()
         assert buffer is not None and np.shares_memory(pipe._input, buffer)
         assert pipe._bands == pipe.stage.listen     # one band computation for both
