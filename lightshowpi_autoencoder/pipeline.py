@@ -101,8 +101,8 @@ class ChunkPipeline:
         self._bands = None
         self._listens = False
         if bands is not None:
-            self._listens = (self.stage is not None
-                             and np.array_equal(self.stage.bands.starts, BandMeans(bands).starts))
+            self._listens = (self.stage is not None and np.array_equal(
+                self.stage.bands.starts, features.band_plan(bands)[0]))
             self._bands = self.stage.listen if self._listens else BandMeans(bands)
             inp = buffer if buffer is not None else np.zeros((1, model.input_size), np.float32)
             self._input = inp.reshape(-1)       # a view: writing it writes the tensor
