@@ -16,7 +16,7 @@ from typing import Callable, List, Optional, Tuple
 import numpy as np
 
 from .errors import PluginError
-from .features import band_means
+from .features import encoder_input
 from .modelfile import RETRAIN, ModelFile
 
 log = logging.getLogger("lightshowpi_autoencoder")
@@ -215,9 +215,8 @@ class Encoder:
     def on_frame(self, frame: np.ndarray) -> np.ndarray:
         """The encoder on a feature frame ``(513,)`` [log10 power], clipped as the pipeline
         clips it: the model's input is made from it first (the frame itself, or its band
-        means, :func:`features.band_means`). :returns: float32 ``(channels,)``."""
-        bands = self.model.input_bands
-        return self(frame if bands is None else band_means(frame, bands))
+        means: :func:`features.encoder_input`). :returns: float32 ``(channels,)``."""
+        return self(encoder_input(frame, self.model.input_bands))
 
     def run_float32(self, features: np.ndarray) -> np.ndarray:
         """The per-chunk call: :meth:`__call__` for an input already float32 (its values,

@@ -367,6 +367,17 @@ def band_means(logp: np.ndarray, per_octave: float) -> np.ndarray:
     return np.add.reduceat(x, starts, axis=-1) * inv
 
 
+def encoder_input(logp: np.ndarray, per_octave: Optional[float]) -> np.ndarray:
+    """What an encoder reads of feature frames ``(..., 513)``: the frames themselves
+    (``per_octave`` None: a model that reads the bins) or their :func:`band_means`."""
+    return logp if per_octave is None else band_means(logp, per_octave)
+
+
+def encoder_input_size(per_octave: Optional[float]) -> int:
+    """Values :func:`encoder_input` gives per frame: 513, or the number of bands."""
+    return N_BINS if per_octave is None else len(band_plan(float(per_octave))[0])
+
+
 def bin_frequencies(rate: float) -> np.ndarray:
     """Centre frequency [Hz] of each of the 513 bins at ``rate`` [Hz]."""
     return np.arange(N_BINS) * (float(rate) / FRAME)
@@ -376,5 +387,6 @@ __all__: Sequence[str] = (
     "FRAME", "HOP", "LONG_HOP", "LONG_CHUNK", "N_BINS", "EPS", "FLOOR", "FEATURE_VERSION", "numpy_power",
     "pcm_to_mono", "hop_for", "frame_starts", "frame_weights", "analysis_frames", "power_sum", "log_power", "rate_map",
     "to_model_rate", "chunk_features", "song_features",
-    "total_log_power", "band_plan", "band_means", "bin_frequencies",
+    "total_log_power", "band_plan", "band_means", "encoder_input", "encoder_input_size",
+    "bin_frequencies",
 )

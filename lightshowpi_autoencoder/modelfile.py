@@ -47,7 +47,7 @@ from typing import Any, Dict, List, Optional
 
 from . import validate
 from .errors import PluginError
-from .features import FEATURE_VERSION, N_BINS, band_plan
+from .features import FEATURE_VERSION, N_BINS, encoder_input_size
 
 FORMAT = "lightshowpi-autoencoder"
 FORMAT_VERSION = 4
@@ -220,10 +220,10 @@ def _check_meta(meta: Any) -> None:
     if feature != FEATURE_VERSION:
         raise v.Invalid("feature_version is %d: the model was trained on other features than "
                         "this plugin computes (%d)" % (feature, FEATURE_VERSION))
-    size = N_BINS
-    if meta.get("input_bands_per_octave") is not None:
-        size = len(band_plan(v.real(meta["input_bands_per_octave"], "input_bands_per_octave",
-                                    *BANDS_PER_OCTAVE))[0])
+    bands = meta.get("input_bands_per_octave")
+    if bands is not None:
+        bands = v.real(bands, "input_bands_per_octave", *BANDS_PER_OCTAVE)
+    size = encoder_input_size(bands)
     v.whole(meta.get("input_size"), "input_size", size, size)
     channels = v.whole(meta.get("channels"), "channels", 1, MAX_CHANNELS)
     v.real(meta.get("sample_rate"), "sample_rate", *SAMPLE_RATES)
@@ -258,10 +258,9 @@ def _check_meta(meta: Any) -> None:
 def save(path: str, tflite: bytes, meta: Dict[str, Any]) -> ModelFile:
     """Write ``NAME.tflite`` and ``NAME.json``, filling in the hashes. Returns the loaded model."""
     tfl_path, json_path = model_paths(path)
-    bands = meta.get("input_bands_per_octave")
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
                 feature_version=FEATURE_VERSION,
-                input_size=N_BINS if bands is None else len(band_plan(float(bands))[0]),
+                input_size=encoder_input_size(meta.get("input_bands_per_octave")),
                 tflite_sha256=hashlib.sha256(tflite).hexdigest())
     meta["model_id"] = content_id(tflite, meta)
     os.makedirs(os.path.dirname(os.path.abspath(tfl_path)), exist_ok=True)

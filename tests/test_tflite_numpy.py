@@ -39,8 +39,7 @@ ALL_KINDS = ("uniform", "tones", "noise", "loud", "silence")
 
 def default_inputs(X: np.ndarray) -> np.ndarray:
     """Feature frames ``(n, 513)`` -> the shipped model's inputs, float32."""
-    X = np.asarray(X, np.float32)
-    return X if DEFAULT_BANDS is None else features.band_means(X, DEFAULT_BANDS).astype(np.float32)
+    return features.encoder_input(np.asarray(X, np.float32), DEFAULT_BANDS).astype(np.float32)
 
 
 def realistic_frames(n: int, seed: int = 0, kinds: Sequence[str] = ("uniform", "tones", "noise",

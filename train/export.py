@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from lightshowpi_autoencoder import modelfile
-from lightshowpi_autoencoder.features import band_means, total_log_power
+from lightshowpi_autoencoder.features import encoder_input, total_log_power
 
 
 def dense_stack_to_tflite(layers: Sequence[Tuple[np.ndarray, np.ndarray]]) -> bytes:
@@ -61,7 +61,7 @@ def export(path: str, layers: Sequence[Tuple[np.ndarray, np.ndarray]], train_fra
     tflite = dense_stack_to_tflite(layers)
     lo, hi = train_frames.min(axis=0), train_frames.max(axis=0)
     clipped = np.clip(train_frames, lo, hi)
-    z = run_dense_stack(layers, clipped if bands is None else band_means(clipped, bands))
+    z = run_dense_stack(layers, encoder_input(clipped, bands))
     std = np.maximum(z.std(axis=0), 1e-6)
     loud = total_log_power(clipped)
     meta = dict(info)

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from lightshowpi_autoencoder.features import N_BINS, band_means, band_plan
+from lightshowpi_autoencoder.features import N_BINS, band_plan, encoder_input
 
 
 @dataclass
@@ -201,7 +201,7 @@ class Autoencoder:
     def inputs(self, X: np.ndarray) -> np.ndarray:
         """Frames ``(n, 513)`` -> what the network reads: the frames, or their log-frequency
         bands (:func:`features.band_means`: the runtime computes the same numbers)."""
-        return X if self.bands is None else band_means(X, self.bands)
+        return encoder_input(X, self.bands)
 
     def targets(self, X: np.ndarray, Xs: np.ndarray) -> np.ndarray:
         """What the decoder rebuilds: the scaled input (the post), or for the additive

@@ -173,11 +173,10 @@ def _breakdown(inst, chunks: Sequence[bytes]) -> List[Tuple[str, str, float]]:
                 if stage._exact is not None and stage.near_line(v, stage._margin):
                     v = stage.levels(z, stage._exact(x))
                 t11 = clock()
-                if not pipe._listens:
+                if not pipe._listens:     # the stage's own bands, not taken before the encoder
                     stage.listen(x)
+                    t["bands"] = t.get("bands", 0) + clock() - t11
                 t12 = clock()
-                if not pipe._listens:
-                    t["bands"] = t.get("bands", 0) + t12 - t11
                 prev = stage._prev
                 row = np.array(stage.step(v, lambda: stage._rose(prev), seconds), np.float32)
                 t13 = clock()
