@@ -56,7 +56,6 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from .feature_stream import BandMeans
-from .features import band_plan
 from .levels import HOST_MEAN, HOST_STD
 from .repeat import RepeatMemory
 
@@ -309,4 +308,4 @@ class Switching:
         return self.decide(z, loudness, seconds)
 
 
-__all__ = ("KIND", "DEFAULTS", "UNSET", "LIMITS", "CLIP", "check", "band_plan", "Switching")
+__all__ = ("KIND", "DEFAULTS", "UNSET", "LIMITS", "CLIP", "check", "Switching")

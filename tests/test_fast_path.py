@@ -41,7 +41,7 @@ class ReferenceSwitching:
         self.jump = float(p["jump"])
         self._last = None
         self._peaks = []
-        self._bands = SW.band_plan(float(p["flux_bands"]))
+        self._bands = F.band_plan(float(p["flux_bands"]))
         self._mean = np.asarray(unit_mean, np.float64)
         self._scale = 1.0 / np.asarray(unit_std, np.float64)
         self._loud = (float(loud_mean), 1.0 / float(loud_std))

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from lightshowpi_autoencoder.features import N_BINS, band_plan, encoder_input
+from lightshowpi_autoencoder.features import N_BINS, band_means, encoder_input
 
 
 @dataclass
@@ -262,9 +262,7 @@ class Autoencoder:
         W0, b0 = (np.asarray(a, dtype=np.float64) for a in layers[0])
         W = s[:, None] * W0
         if fold_bands and self.bands is not None:
-            starts, inv = band_plan(self.bands)
-            P = np.add.reduceat(np.eye(N_BINS), starts, axis=1) * inv    # (513, n_bands)
-            W = P @ W
+            W = band_means(np.eye(N_BINS), self.bands) @ W   # P (513, n_bands): the band averaging
         folded = [(W, m @ W0 + b0)]
         folded += [(np.asarray(W, np.float64), np.asarray(b, np.float64)) for W, b in layers[1:]]
         return folded
